@@ -1,0 +1,1 @@
+//! Shared helpers for the s3seal criterion benchmarks (see `benches/README.md`).
