@@ -69,6 +69,10 @@ pub enum FormatError {
     /// boundary with no chunk flagged final.
     #[error("sealed data is truncated")]
     Truncated,
+    /// A chunk's length does not fit its position: a non-final chunk that is not exactly the
+    /// chunk size, or an empty final chunk after other chunks.
+    #[error("chunk length does not fit its position")]
+    BadChunkLength,
     /// Bytes follow the chunk flagged final.
     #[error("trailing data after the final chunk")]
     TrailingData,

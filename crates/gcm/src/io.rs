@@ -1,0 +1,315 @@
+//! Streaming: a `std::io::Write` encryptor and a `std::io::Read` decryptor for one sealed part.
+//!
+//! Both work in batches of `batch` chunks sealed or opened in parallel on the current rayon pool,
+//! so memory stays near `2 × batch × chunk size` whatever the stream length. The decryptor
+//! releases a batch only after every chunk in it authenticated, and after any error it keeps
+//! returning that error: it never ends with a clean EOF unless the final chunk was seen.
+
+use std::io::{self, Read, Write};
+
+use rayon::prelude::*;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, FormatError};
+use crate::format::{ChunkSize, HEADER_LEN, PartNumber, TAG_LEN};
+use crate::key::DataKey;
+use crate::layout::MAX_CHUNKS;
+use crate::stream::{PartOpener, PartSealer, first_failure};
+
+fn default_batch() -> usize {
+    rayon::current_num_threads().max(1)
+}
+
+/// Encrypts everything written to it into one sealed part written to `W`.
+///
+/// Call [`Encryptor::finish`] at the end: it seals the final chunk. A stream dropped without
+/// `finish` has no final chunk and every reader rejects it as truncated.
+pub struct Encryptor<W: Write> {
+    sealer: PartSealer,
+    inner: W,
+    /// Plaintext not yet sealed; at most `batch` chunks.
+    pending: Zeroizing<Vec<u8>>,
+    sealed: Vec<u8>,
+    batch: usize,
+    next_index: u64,
+    header_written: bool,
+    failed: bool,
+}
+
+impl<W: Write> core::fmt::Debug for Encryptor<W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Encryptor").field("sealer", &self.sealer).finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> Encryptor<W> {
+    /// An encryptor for part `part` of the object identified by `context`, with a fresh salt.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the OS generator fails.
+    pub fn new(
+        inner: W,
+        key: &DataKey,
+        context: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+    ) -> Result<Self, Error> {
+        let sealer = PartSealer::new(key, context, part, chunk)?;
+        let batch = default_batch();
+        Ok(Encryptor {
+            pending: Zeroizing::new(Vec::with_capacity(batch * chunk.bytes())),
+            sealed: Vec::new(),
+            sealer,
+            inner,
+            batch,
+            next_index: 0,
+            header_written: false,
+            failed: false,
+        })
+    }
+
+    /// Seals `batch` chunks at a time (default: the rayon pool's thread count).
+    #[must_use]
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Seals the pending plaintext (all chunks non-final unless `finish`) and writes it out.
+    fn flush_pending(&mut self, finish: bool) -> Result<(), Error> {
+        if !self.header_written {
+            self.inner.write_all(self.sealer.header())?;
+            self.header_written = true;
+        }
+        let c = self.sealer.chunk_size().bytes();
+        let n = self.pending.len().div_ceil(c).max(usize::from(finish));
+        if self.next_index + n as u64 > MAX_CHUNKS {
+            return Err(Error::TooManyChunks);
+        }
+        let first = self.next_index;
+        let last = first + n as u64 - 1;
+        self.sealed.resize(self.pending.len() + n * TAG_LEN, 0);
+        let sealer = &self.sealer;
+        if self.pending.is_empty() {
+            let idx = u32::try_from(first).map_err(|_| Error::TooManyChunks)?;
+            sealer.seal_chunk_to(idx, true, &[], &mut self.sealed)?;
+        } else {
+            self.sealed
+                .par_chunks_mut(c + TAG_LEN)
+                .zip(self.pending.par_chunks(c))
+                .enumerate()
+                .try_for_each(|(i, (out, pt))| {
+                    let idx = first + i as u64;
+                    let idx32 = u32::try_from(idx).map_err(|_| Error::TooManyChunks)?;
+                    sealer.seal_chunk_to(idx32, finish && idx == last, pt, out)
+                })?;
+        }
+        self.inner.write_all(&self.sealed)?;
+        self.next_index += n as u64;
+        self.pending.zeroize();
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Seals the final chunk, flushes, and returns the inner writer.
+    ///
+    /// # Errors
+    /// An I/O error from the writer, [`Error::TooManyChunks`], or a previous failure.
+    pub fn finish(mut self) -> Result<W, Error> {
+        if self.failed {
+            return Err(Error::Io(io::ErrorKind::Other));
+        }
+        self.flush_pending(true)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for Encryptor<W> {
+    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other("encryptor failed earlier"));
+        }
+        let cap = self.batch * self.sealer.chunk_size().bytes();
+        let total = data.len();
+        while !data.is_empty() {
+            if self.pending.len() == cap {
+                // More data follows, so none of the pending chunks is final.
+                if let Err(e) = self.flush_pending(false) {
+                    self.failed = true;
+                    return Err(e.into());
+                }
+            }
+            let take = (cap - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(total)
+    }
+
+    /// Flushes the inner writer; pending plaintext stays buffered until a full batch or
+    /// [`Encryptor::finish`], because whether a chunk is final is not yet known.
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+enum State {
+    Reading,
+    Done,
+    Failed(Error),
+}
+
+/// Decrypts one sealed part read from `R`, releasing only authenticated plaintext.
+pub struct Decryptor<R: Read> {
+    opener: PartOpener,
+    inner: R,
+    /// Sealed bytes read but not yet opened (at most one batch plus one look-ahead byte).
+    input: Vec<u8>,
+    /// Authenticated plaintext not yet returned, from `pos`.
+    output: Vec<u8>,
+    pos: usize,
+    batch: usize,
+    next_index: u64,
+    state: State,
+}
+
+impl<R: Read> core::fmt::Debug for Decryptor<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Decryptor").field("opener", &self.opener).finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> Decryptor<R> {
+    /// Reads and checks the header (format, part number, key commitment) before anything else.
+    ///
+    /// # Errors
+    /// A [`FormatError`] for a bad header, [`FormatError::CommitmentMismatch`] for a wrong key or
+    /// context, an I/O error from the reader.
+    pub fn new(
+        mut inner: R,
+        key: &DataKey,
+        context: &[u8],
+        expected_part: PartNumber,
+    ) -> Result<Self, Error> {
+        let mut header = [0u8; HEADER_LEN];
+        let got = read_full(&mut inner, &mut header)?;
+        if got < HEADER_LEN {
+            return Err(FormatError::Truncated.into());
+        }
+        let opener = PartOpener::new(key, context, expected_part, &header)?;
+        Ok(Decryptor {
+            opener,
+            inner,
+            input: Vec::new(),
+            output: Vec::new(),
+            pos: 0,
+            batch: default_batch(),
+            next_index: 0,
+            state: State::Reading,
+        })
+    }
+
+    /// Opens `batch` chunks at a time (default: the rayon pool's thread count).
+    #[must_use]
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Reads and opens the next batch into `output`.
+    fn fill(&mut self) -> Result<(), Error> {
+        let sc = self.opener.chunk_size().sealed_bytes();
+        let want = self.batch * sc + 1; // one look-ahead byte tells whether more follows
+        let have = self.input.len();
+        self.input.resize(want, 0);
+        let got = read_full(&mut self.inner, &mut self.input[have..])?;
+        self.input.truncate(have + got);
+        let more = self.input.len() == want;
+        let body_len = if more { want - 1 } else { self.input.len() };
+        if body_len == 0 {
+            return Err(FormatError::Truncated.into());
+        }
+        let n = body_len.div_ceil(sc);
+        if self.next_index + n as u64 > MAX_CHUNKS {
+            return Err(Error::TooManyChunks);
+        }
+        let first = self.next_index;
+        let final_index = if more { None } else { Some(first + n as u64 - 1) };
+        let plain_len = body_len.checked_sub(n * TAG_LEN).ok_or(FormatError::Truncated)?;
+        if body_len % sc != 0 && body_len % sc < TAG_LEN {
+            return Err(FormatError::Truncated.into());
+        }
+        self.output.clear();
+        self.output.resize(plain_len, 0);
+        self.pos = 0;
+        let opener = &self.opener;
+        let c = opener.chunk_size().bytes();
+        let failed = first_failure(
+            self.input[..body_len].par_chunks(sc).zip(self.output.par_chunks_mut(c)).enumerate().map(
+                |(i, (ct, out))| {
+                    let idx = u32::try_from(first + i as u64).ok()?;
+                    let last = Some(u64::from(idx)) == final_index;
+                    opener.open_chunk_to(idx, last, ct, out).is_ok().then_some(())
+                },
+            ),
+        );
+        if let Some(i) = failed {
+            self.output.zeroize();
+            self.output.clear();
+            let ct = self.input[..body_len].chunks(sc).nth(i).unwrap_or(&[]);
+            let idx = u32::try_from(first + i as u64).map_err(|_| Error::TooManyChunks)?;
+            return Err(opener.classify_failure(idx, Some(u64::from(idx)) == final_index, ct));
+        }
+        self.next_index += n as u64;
+        self.input.drain(..body_len);
+        if !more {
+            self.state = State::Done;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decryptor<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.output.len() {
+                let n = buf.len().min(self.output.len() - self.pos);
+                buf[..n].copy_from_slice(&self.output[self.pos..self.pos + n]);
+                self.output[self.pos..self.pos + n].zeroize();
+                self.pos += n;
+                return Ok(n);
+            }
+            match &self.state {
+                State::Done => return Ok(0),
+                State::Failed(e) => return Err(e.clone().into()),
+                State::Reading => {
+                    if let Err(e) = self.fill() {
+                        self.state = State::Failed(e.clone());
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Drop for Decryptor<R> {
+    fn drop(&mut self) {
+        self.output.zeroize();
+    }
+}
+
+/// Reads until `buf` is full or EOF; returns the count.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(n)
+}

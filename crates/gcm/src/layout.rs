@@ -1,0 +1,284 @@
+//! Closed-form sizes and offsets: plaintext length ↔ sealed length, and a plaintext byte range →
+//! the sealed bytes and chunks to read, for one part and for a multipart object.
+//!
+//! For a part of `p` plaintext bytes with chunk size `C`: `n = max(1, ⌈p / C⌉)` chunks and
+//! `76 + p + 16·n` sealed bytes. Plaintext byte `x` lives in chunk `⌊x / C⌋`, whose sealed bytes
+//! start at `76 + ⌊x / C⌋·(C + 16)`.
+
+use core::ops::Range;
+
+use crate::error::FormatError;
+use crate::format::{ChunkSize, HEADER_LEN, PartNumber, TAG_LEN};
+
+/// Most chunks one part may have: one subkey seals at most 2³² chunks (SP 800-38D §8.3 bounds
+/// the invocations of one key; our nonces leave 32 bits for the index).
+pub const MAX_CHUNKS: u64 = 1 << 32;
+
+const H: u64 = HEADER_LEN as u64;
+const T: u64 = TAG_LEN as u64;
+
+/// Number of chunks of a part of `plaintext_len` bytes.
+#[must_use]
+pub fn chunk_count(plaintext_len: u64, chunk: ChunkSize) -> u64 {
+    plaintext_len.div_ceil(chunk.bytes() as u64).max(1)
+}
+
+/// Sealed length of a part of `plaintext_len` bytes; `None` on overflow or above
+/// [`MAX_CHUNKS`].
+#[must_use]
+pub fn sealed_len(plaintext_len: u64, chunk: ChunkSize) -> Option<u64> {
+    let n = chunk_count(plaintext_len, chunk);
+    if n > MAX_CHUNKS {
+        return None;
+    }
+    H.checked_add(plaintext_len)?.checked_add(T * n)
+}
+
+/// Plaintext length of a sealed part of `sealed_len` bytes (header included).
+///
+/// # Errors
+/// [`FormatError::Truncated`] if no valid part has this length (it ends inside the header or
+/// leaves a chunk shorter than a tag); [`FormatError::BadChunkLength`] if it would end in an
+/// empty chunk after full ones; [`FormatError::OutOfBounds`] above [`MAX_CHUNKS`].
+pub fn plaintext_len(sealed_len: u64, chunk: ChunkSize) -> Result<u64, FormatError> {
+    let body = sealed_len.checked_sub(H).ok_or(FormatError::Truncated)?;
+    let c = chunk.bytes() as u64;
+    let (full, rem) = (body / (c + T), body % (c + T));
+    let p = match rem {
+        0 if full > 0 => full * c,
+        r if r < T => return Err(FormatError::Truncated),
+        r if r == T && full > 0 => return Err(FormatError::BadChunkLength),
+        r => full * c + (r - T),
+    };
+    if chunk_count(p, chunk) > MAX_CHUNKS {
+        return Err(FormatError::OutOfBounds);
+    }
+    Ok(p)
+}
+
+/// What to read and open for a plaintext range of one part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkRange {
+    /// First chunk to open.
+    pub first: u32,
+    /// Last chunk to open (inclusive). Meaningless when `len == 0`.
+    pub last: u32,
+    /// Index of the part's final chunk (opened with the final flag).
+    pub final_index: u32,
+    /// The sealed bytes of chunks `first..=last`, as offsets into the sealed part (the header
+    /// occupies `0..76` and is needed too). Empty when `len == 0`.
+    pub sealed: Range<u64>,
+    /// Plaintext bytes to drop from the start of chunk `first`.
+    pub skip: u64,
+    /// Plaintext bytes to return.
+    pub len: u64,
+}
+
+/// Plans the read of `range` from a part of `plaintext_len` bytes.
+///
+/// # Errors
+/// [`FormatError::OutOfBounds`] if the range is reversed or ends past the part.
+pub fn plan_range(
+    plaintext_len: u64,
+    chunk: ChunkSize,
+    range: Range<u64>,
+) -> Result<ChunkRange, FormatError> {
+    if range.start > range.end || range.end > plaintext_len {
+        return Err(FormatError::OutOfBounds);
+    }
+    let c = chunk.bytes() as u64;
+    let n = chunk_count(plaintext_len, chunk);
+    let final_index = u32::try_from(n - 1).map_err(|_| FormatError::OutOfBounds)?;
+    if range.is_empty() {
+        return Ok(ChunkRange { first: 0, last: 0, final_index, sealed: H..H, skip: 0, len: 0 });
+    }
+    let first = range.start / c;
+    let last = (range.end - 1) / c;
+    let start = H + first * (c + T);
+    let end = (H + (last + 1) * (c + T)).min(H + plaintext_len + T * n);
+    Ok(ChunkRange {
+        first: u32::try_from(first).map_err(|_| FormatError::OutOfBounds)?,
+        last: u32::try_from(last).map_err(|_| FormatError::OutOfBounds)?,
+        final_index,
+        sealed: start..end,
+        skip: range.start - first * c,
+        len: range.end - range.start,
+    })
+}
+
+/// The part layout of a multipart object: part numbers in ascending order with their plaintext
+/// sizes, all sealed with one chunk size. Parts are stored one after another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultipartLayout {
+    chunk: ChunkSize,
+    parts: Vec<PartNumber>,
+    /// Plaintext offset of each part, plus the total at the end.
+    plain: Vec<u64>,
+    /// Sealed offset of each part, plus the total at the end.
+    sealed: Vec<u64>,
+}
+
+/// One part's share of a multipart range read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartRange {
+    /// Position of the part in the layout (0-based).
+    pub position: usize,
+    /// Its part number.
+    pub part: PartNumber,
+    /// Its 76 header bytes, as offsets into the sealed object.
+    pub header: Range<u64>,
+    /// The chunks to open, with `sealed` as offsets into the sealed object.
+    pub chunks: ChunkRange,
+}
+
+impl MultipartLayout {
+    /// A layout from `(part number, plaintext size)` pairs.
+    ///
+    /// # Errors
+    /// [`FormatError::OutOfBounds`] if there are no parts, the numbers are not strictly
+    /// ascending within 1..=10000, or sizes overflow.
+    pub fn new(
+        chunk: ChunkSize,
+        parts: impl IntoIterator<Item = (PartNumber, u64)>,
+    ) -> Result<Self, FormatError> {
+        let mut layout =
+            MultipartLayout { chunk, parts: Vec::new(), plain: vec![0], sealed: vec![0] };
+        for (part, size) in parts {
+            let prev = layout.parts.last().map_or(0, |p| p.get());
+            if part.get() <= prev {
+                return Err(FormatError::OutOfBounds);
+            }
+            let sealed = sealed_len(size, chunk).ok_or(FormatError::OutOfBounds)?;
+            let (p0, s0) = (layout.plain[layout.plain.len() - 1], layout.sealed[layout.sealed.len() - 1]);
+            layout.plain.push(p0.checked_add(size).ok_or(FormatError::OutOfBounds)?);
+            layout.sealed.push(s0.checked_add(sealed).ok_or(FormatError::OutOfBounds)?);
+            layout.parts.push(part);
+        }
+        if layout.parts.is_empty() {
+            return Err(FormatError::OutOfBounds);
+        }
+        Ok(layout)
+    }
+
+    /// The chunk size of every part.
+    #[must_use]
+    pub fn chunk_size(&self) -> ChunkSize {
+        self.chunk
+    }
+
+    /// The parts, in order.
+    #[must_use]
+    pub fn parts(&self) -> &[PartNumber] {
+        &self.parts
+    }
+
+    /// Total plaintext length.
+    #[must_use]
+    pub fn plaintext_len(&self) -> u64 {
+        self.plain[self.parts.len()]
+    }
+
+    /// Total sealed length.
+    #[must_use]
+    pub fn sealed_len(&self) -> u64 {
+        self.sealed[self.parts.len()]
+    }
+
+    /// Plaintext size of the part at `position`.
+    #[must_use]
+    pub fn part_plaintext_len(&self, position: usize) -> Option<u64> {
+        Some(self.plain.get(position + 1)? - self.plain[position])
+    }
+
+    /// Sealed byte range of the part at `position` within the object.
+    #[must_use]
+    pub fn part_sealed_range(&self, position: usize) -> Option<Range<u64>> {
+        Some(self.sealed[position]..*self.sealed.get(position + 1)?)
+    }
+
+    /// Plans the read of plaintext `range` of the whole object: one entry per part it touches,
+    /// in order. An empty range touches no part.
+    ///
+    /// # Errors
+    /// [`FormatError::OutOfBounds`] if the range is reversed or ends past the object.
+    pub fn plan_range(&self, range: Range<u64>) -> Result<Vec<PartRange>, FormatError> {
+        if range.start > range.end || range.end > self.plaintext_len() {
+            return Err(FormatError::OutOfBounds);
+        }
+        let mut out = Vec::new();
+        for (i, &part) in self.parts.iter().enumerate() {
+            let (lo, hi) = (self.plain[i], self.plain[i + 1]);
+            let (s, e) = (range.start.max(lo), range.end.min(hi));
+            if s >= e {
+                continue;
+            }
+            let mut chunks = plan_range(hi - lo, self.chunk, s - lo..e - lo)?;
+            let base = self.sealed[i];
+            chunks.sealed = base + chunks.sealed.start..base + chunks.sealed.end;
+            out.push(PartRange { position: i, part, header: base..base + H, chunks });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: ChunkSize = ChunkSize::MIN; // 4096
+
+    #[test]
+    fn lengths_round_trip_for_every_size_near_chunk_boundaries() {
+        for p in (0..3 * 4096 + 40).chain([1 << 20, (1 << 20) + 1, 5 << 30]) {
+            let s = sealed_len(p, C).unwrap();
+            assert_eq!(plaintext_len(s, C), Ok(p), "p={p}");
+        }
+        assert_eq!(sealed_len(0, C), Some(76 + 16));
+        assert_eq!(sealed_len(4096, C), Some(76 + 4096 + 16));
+        assert_eq!(sealed_len(4097, C), Some(76 + 4097 + 32));
+    }
+
+    #[test]
+    fn impossible_sealed_lengths_are_refused() {
+        for s in 0..76 + 16 {
+            assert_eq!(plaintext_len(s, C), Err(FormatError::Truncated), "s={s}");
+        }
+        // A full chunk followed by 1..15 bytes: a chunk shorter than its tag.
+        for extra in 1..16 {
+            assert_eq!(plaintext_len(76 + 4112 + extra, C), Err(FormatError::Truncated));
+        }
+        // A full chunk followed by an empty chunk: never written by the sealer.
+        assert_eq!(plaintext_len(76 + 4112 + 16, C), Err(FormatError::BadChunkLength));
+        assert_eq!(plaintext_len(u64::MAX, C), Err(FormatError::OutOfBounds));
+    }
+
+    #[test]
+    fn ranges_cover_exactly_the_chunks_needed() {
+        let r = plan_range(10_000, C, 4095..4097).unwrap();
+        assert_eq!((r.first, r.last, r.final_index, r.skip, r.len), (0, 1, 2, 4095, 2));
+        assert_eq!(r.sealed, 76..76 + 2 * 4112);
+        let r = plan_range(10_000, C, 9_999..10_000).unwrap();
+        assert_eq!((r.first, r.last), (2, 2));
+        assert_eq!(r.sealed.end, sealed_len(10_000, C).unwrap());
+        assert_eq!(plan_range(10, C, 5..11), Err(FormatError::OutOfBounds));
+        assert_eq!(plan_range(10, C, 6..5), Err(FormatError::OutOfBounds));
+        assert_eq!(plan_range(0, C, 0..0).unwrap().len, 0);
+    }
+
+    #[test]
+    fn multipart_ranges_split_across_parts() {
+        let p = |n| PartNumber::new(n).unwrap();
+        let l = MultipartLayout::new(C, [(p(1), 5000), (p(2), 0), (p(5), 3000)]).unwrap();
+        assert_eq!(l.plaintext_len(), 8000);
+        let s1 = sealed_len(5000, C).unwrap();
+        let s2 = sealed_len(0, C).unwrap();
+        assert_eq!(l.sealed_len(), s1 + s2 + sealed_len(3000, C).unwrap());
+        let plan = l.plan_range(4999..5001).unwrap();
+        assert_eq!(plan.len(), 2);
+        assert_eq!((plan[0].part, plan[0].chunks.first, plan[0].chunks.len), (p(1), 1, 1));
+        assert_eq!((plan[1].part, plan[1].position, plan[1].chunks.skip), (p(5), 2, 0));
+        assert_eq!(plan[1].header, s1 + s2..s1 + s2 + 76);
+        assert!(MultipartLayout::new(C, [(p(2), 1), (p(2), 1)]).is_err());
+        assert!(MultipartLayout::new(C, []).is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! The stateless chunk primitive: seal or open chunk `i` of one sealed part.
+//!
+//! A [`PartSealer`] or [`PartOpener`] holds the part's subkey and header; sealing chunk `i`
+//! depends on its arguments only (index, final flag, bytes), so chunks may be sealed on any
+//! thread in any order. The wire layout is in [`crate::format`].
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::aead::Aes256Gcm;
+use crate::error::{Error, FormatError};
+use crate::format::{
+    COMMITMENT_LEN, ChunkSize, HEADER_LEN, Header, PartNumber, SALT_LEN, TAG_LEN, chunk_nonce,
+};
+use crate::key::{DataKey, fill_random};
+
+/// Label that opens the HKDF info string of format v1.
+const INFO_LABEL: &[u8] = b"s3seal/v1/aes-256-gcm";
+
+/// Derives the part subkey and the commitment from the data key, the salt, the header fields
+/// that precede the salt, and the caller's context.
+fn derive(
+    key: &DataKey,
+    salt: &[u8; SALT_LEN],
+    header_fields: &[u8],
+    context: &[u8],
+) -> (Aes256Gcm, [u8; COMMITMENT_LEN]) {
+    let hk = Hkdf::<Sha256>::new(Some(salt), key.as_bytes());
+    let mut okm = Zeroizing::new([0u8; 64]);
+    // 64 bytes is far below HKDF-SHA256's 255 × 32 output limit, so expansion cannot fail;
+    // should it ever, the all-zero okm gives a commitment no honest header carries.
+    let _ = hk.expand_multi_info(&[INFO_LABEL, header_fields, context], okm.as_mut_slice());
+    let mut subkey = Zeroizing::new([0u8; 32]);
+    subkey.copy_from_slice(&okm[..32]);
+    let mut commitment = [0u8; COMMITMENT_LEN];
+    commitment.copy_from_slice(&okm[32..]);
+    (Aes256Gcm::new(&subkey), commitment)
+}
+
+/// Checks that a chunk of `len` plaintext bytes fits position (`index`, `last`).
+fn check_chunk_len(chunk: ChunkSize, index: u32, last: bool, len: usize) -> Result<(), Error> {
+    let ok = if last { len <= chunk.bytes() && (len > 0 || index == 0) } else { len == chunk.bytes() };
+    if ok { Ok(()) } else { Err(FormatError::BadChunkLength.into()) }
+}
+
+/// Seals the chunks of one part. Create one per part (and per re-upload of a part): each gets a
+/// fresh random salt, hence a fresh subkey, so no (key, nonce) pair can repeat.
+pub struct PartSealer {
+    aead: Aes256Gcm,
+    header: [u8; HEADER_LEN],
+    part: PartNumber,
+    chunk: ChunkSize,
+}
+
+impl core::fmt::Debug for PartSealer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PartSealer")
+            .field("part", &self.part)
+            .field("chunk", &self.chunk)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartSealer {
+    /// A sealer for `part` under `key`, bound to `context` (the object's identity), with a new
+    /// random salt.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the OS random generator fails.
+    pub fn new(
+        key: &DataKey,
+        context: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+    ) -> Result<Self, Error> {
+        let mut salt = [0u8; SALT_LEN];
+        fill_random(&mut salt)?;
+        Ok(Self::with_salt(key, context, part, chunk, salt))
+    }
+
+    /// As [`Self::new`] with a given salt: for golden vectors only, where the salt is fixed.
+    pub(crate) fn with_salt(
+        key: &DataKey,
+        context: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+        salt: [u8; SALT_LEN],
+    ) -> Self {
+        let mut header =
+            Header { chunk_size: chunk, part, salt, commitment: [0; COMMITMENT_LEN] }.write();
+        let (aead, commitment) = derive(key, &salt, &header[4..12], context);
+        header[44..76].copy_from_slice(&commitment);
+        PartSealer { aead, header, part, chunk }
+    }
+
+    /// The header to write before the chunks.
+    #[must_use]
+    pub fn header(&self) -> &[u8; HEADER_LEN] {
+        &self.header
+    }
+
+    /// The plaintext chunk size.
+    #[must_use]
+    pub fn chunk_size(&self) -> ChunkSize {
+        self.chunk
+    }
+
+    /// The part number.
+    #[must_use]
+    pub fn part(&self) -> PartNumber {
+        self.part
+    }
+
+    /// Seals chunk `index` from `input` into `output` (`input.len() + 16` bytes: ciphertext then
+    /// tag). Every chunk but the last must be exactly the chunk size.
+    ///
+    /// # Errors
+    /// [`FormatError::BadChunkLength`] if the length does not fit the position;
+    /// [`Error::LengthMismatch`] if `output` is not `input.len() + 16` bytes.
+    pub fn seal_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), Error> {
+        check_chunk_len(self.chunk, index, last, input.len())?;
+        if output.len() != input.len() + TAG_LEN {
+            return Err(Error::LengthMismatch);
+        }
+        let (ct, tag_out) = output.split_at_mut(input.len());
+        let nonce = chunk_nonce(self.part, index, last);
+        let tag = self.aead.seal_to(&nonce, &self.header, input, ct)?;
+        tag_out.copy_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Seals chunk `index` in place: `buf` holds the plaintext followed by 16 bytes of room that
+    /// receive the tag.
+    ///
+    /// # Errors
+    /// As [`Self::seal_chunk_to`]; [`FormatError::BadChunkLength`] if `buf` is shorter than a tag.
+    pub fn seal_chunk_in_place(&self, index: u32, last: bool, buf: &mut [u8]) -> Result<(), Error> {
+        let len = buf.len().checked_sub(TAG_LEN).ok_or(FormatError::BadChunkLength)?;
+        check_chunk_len(self.chunk, index, last, len)?;
+        let (pt, tag_out) = buf.split_at_mut(len);
+        let nonce = chunk_nonce(self.part, index, last);
+        let tag = self.aead.seal_in_place_separate_tag(&nonce, &self.header, pt)?;
+        tag_out.copy_from_slice(&tag);
+        Ok(())
+    }
+}
+
+/// Opens the chunks of one part, after its header's commitment has been checked.
+pub struct PartOpener {
+    aead: Aes256Gcm,
+    header: [u8; HEADER_LEN],
+    fields: Header,
+}
+
+impl core::fmt::Debug for PartOpener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PartOpener")
+            .field("part", &self.fields.part)
+            .field("chunk", &self.fields.chunk_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartOpener {
+    /// Parses `header` (the first 76 bytes of a sealed part), checks that it is part
+    /// `expected_part`, derives the subkey and checks the key commitment in constant time.
+    ///
+    /// # Errors
+    /// Any [`FormatError`] of [`Header::read`]; [`FormatError::PartNumberMismatch`];
+    /// [`FormatError::CommitmentMismatch`] for a wrong key or wrong context — before any chunk
+    /// is opened.
+    pub fn new(
+        key: &DataKey,
+        context: &[u8],
+        expected_part: PartNumber,
+        header: &[u8],
+    ) -> Result<Self, Error> {
+        let fields = Header::read(header)?;
+        if fields.part != expected_part {
+            return Err(FormatError::PartNumberMismatch {
+                expected: expected_part.get(),
+                found: fields.part.get(),
+            }
+            .into());
+        }
+        let mut bytes = [0u8; HEADER_LEN];
+        bytes.copy_from_slice(&header[..HEADER_LEN]);
+        let (aead, commitment) = derive(key, &fields.salt, &bytes[4..12], context);
+        if !bool::from(commitment.ct_eq(&fields.commitment)) {
+            return Err(FormatError::CommitmentMismatch.into());
+        }
+        Ok(PartOpener { aead, header: bytes, fields })
+    }
+
+    /// The parsed header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.fields
+    }
+
+    /// The plaintext chunk size.
+    #[must_use]
+    pub fn chunk_size(&self) -> ChunkSize {
+        self.fields.chunk_size
+    }
+
+    /// Opens chunk `index` from `input` (ciphertext then tag) into `output`
+    /// (`input.len() − 16` bytes).
+    ///
+    /// # Errors
+    /// [`Error::Authentication`] (output zeroed); [`FormatError::BadChunkLength`] if the length
+    /// cannot be a chunk at this position; [`Error::LengthMismatch`] for a wrong `output` size.
+    pub fn open_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), Error> {
+        let len = input.len().checked_sub(TAG_LEN).ok_or(FormatError::BadChunkLength)?;
+        check_chunk_len(self.fields.chunk_size, index, last, len)?;
+        if output.len() != len {
+            return Err(Error::LengthMismatch);
+        }
+        let (ct, tag) = input.split_at(len);
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(tag);
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        self.aead.open_to(&nonce, &self.header, ct, output, &t)
+    }
+
+    /// Opens chunk `index` in place; `buf` is ciphertext then tag. Returns the plaintext prefix.
+    ///
+    /// # Errors
+    /// As [`Self::open_chunk_to`]; on failure `buf` is zeroed.
+    pub fn open_chunk_in_place<'a>(
+        &self,
+        index: u32,
+        last: bool,
+        buf: &'a mut [u8],
+    ) -> Result<&'a mut [u8], Error> {
+        let len = buf.len().checked_sub(TAG_LEN).ok_or(FormatError::BadChunkLength)?;
+        check_chunk_len(self.fields.chunk_size, index, last, len)?;
+        let (ct, tag) = buf.split_at_mut(len);
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(tag);
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        self.aead.open_in_place(&nonce, &self.header, ct, &t)?;
+        Ok(ct)
+    }
+
+    /// After chunk `index` failed to open at its claimed position, tells what the failure was:
+    /// a full chunk that opens as final is [`FormatError::TrailingData`] (more follows the real
+    /// end), a final chunk that opens as non-final is [`FormatError::Truncated`] (the real final
+    /// chunk is missing); anything else is [`Error::Authentication`]. Runs only on the failure
+    /// path; the trial plaintext is zeroed.
+    #[must_use]
+    pub(crate) fn classify_failure(&self, index: u32, was_last: bool, input: &[u8]) -> Error {
+        let Some(len) = input.len().checked_sub(TAG_LEN) else {
+            return FormatError::Truncated.into();
+        };
+        if len != self.fields.chunk_size.bytes() {
+            return Error::Authentication;
+        }
+        let mut scratch = Zeroizing::new(vec![0u8; len]);
+        match self.open_chunk_to(index, !was_last, input, &mut scratch) {
+            Ok(()) if was_last => FormatError::Truncated.into(),
+            Ok(()) => FormatError::TrailingData.into(),
+            Err(_) => Error::Authentication,
+        }
+    }
+}
+
+/// The position of the first chunk whose result is `None` (failed), or `None` if all succeeded.
+/// Every chunk is attempted; the lowest failing position decides the error, so the error does not
+/// depend on thread scheduling.
+pub(crate) fn first_failure(
+    results: impl rayon::iter::IndexedParallelIterator<Item = Option<()>>,
+) -> Option<usize> {
+    use rayon::iter::ParallelIterator;
+    results.enumerate().filter_map(|(i, r)| r.is_none().then_some(i)).min()
+}
