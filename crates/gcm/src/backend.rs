@@ -8,6 +8,8 @@
 use aes::cipher::inout::InOutBuf;
 
 pub(crate) mod portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64;
 
 /// The implementations of AES-256-GCM this build can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -17,10 +19,18 @@ pub enum BackendKind {
     /// time by those crates), constant-time software otherwise; counter mode and GHASH in two
     /// passes.
     Portable,
+    /// One pass with AES-NI counter mode (8 blocks in flight) stitched with PCLMULQDQ GHASH
+    /// (Karatsuba, one reduction per 8 blocks). Needs AES-NI, PCLMULQDQ and AVX.
+    #[cfg(target_arch = "x86_64")]
+    X86_64Stitched,
 }
 
 impl BackendKind {
     /// Every backend compiled into this build, portable first.
+    #[cfg(target_arch = "x86_64")]
+    pub const ALL: &'static [BackendKind] = &[BackendKind::Portable, BackendKind::X86_64Stitched];
+    /// Every backend compiled into this build, portable first.
+    #[cfg(not(target_arch = "x86_64"))]
     pub const ALL: &'static [BackendKind] = &[BackendKind::Portable];
 
     /// Whether this CPU can run the backend.
@@ -28,12 +38,21 @@ impl BackendKind {
     pub fn is_available(self) -> bool {
         match self {
             BackendKind::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            BackendKind::X86_64Stitched => x86_64::available(),
         }
     }
 
     /// The backend [`crate::Aes256Gcm::new`] picks on this CPU.
     #[must_use]
     pub fn detect() -> BackendKind {
+        if cfg!(s3seal_backend = "portable") {
+            return BackendKind::Portable;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if x86_64::available() {
+            return BackendKind::X86_64Stitched;
+        }
         BackendKind::Portable
     }
 
@@ -42,6 +61,8 @@ impl BackendKind {
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            BackendKind::X86_64Stitched => "x86_64-stitched",
         }
     }
 }
@@ -50,6 +71,8 @@ impl BackendKind {
 #[derive(Clone)]
 pub(crate) enum BackendKey {
     Portable(portable::Key),
+    #[cfg(target_arch = "x86_64")]
+    X86_64Stitched(x86_64::Key),
 }
 
 impl BackendKey {
@@ -57,12 +80,16 @@ impl BackendKey {
     pub(crate) fn new(kind: BackendKind, key: &[u8; 32]) -> Option<Self> {
         match kind {
             BackendKind::Portable => Some(BackendKey::Portable(portable::Key::new(key))),
+            #[cfg(target_arch = "x86_64")]
+            BackendKind::X86_64Stitched => x86_64::Key::new(key).map(BackendKey::X86_64Stitched),
         }
     }
 
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
             BackendKey::Portable(_) => BackendKind::Portable,
+            #[cfg(target_arch = "x86_64")]
+            BackendKey::X86_64Stitched(_) => BackendKind::X86_64Stitched,
         }
     }
 
@@ -70,11 +97,15 @@ impl BackendKey {
     pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: InOutBuf<'_, '_, u8>) -> [u8; 16] {
         match self {
             BackendKey::Portable(k) => k.seal(nonce, aad, buf),
+            #[cfg(target_arch = "x86_64")]
+            BackendKey::X86_64Stitched(k) => k.seal(nonce, aad, buf),
         }
     }
 
-    /// Verifies `tag` and, only if it matches, decrypts `buf` (in → out). Returns whether the tag
-    /// matched; on `false` the output is left unwritten (the caller zeroes it).
+    /// Decrypts `buf` (in → out) and verifies `tag`; returns whether the tag matched.
+    ///
+    /// On `false` the output may hold unauthenticated plaintext (the one-pass backends decrypt
+    /// while they hash; the portable one leaves it unwritten): the caller must zero it.
     pub(crate) fn open(
         &self,
         nonce: &[u8; 12],
@@ -84,6 +115,8 @@ impl BackendKey {
     ) -> bool {
         match self {
             BackendKey::Portable(k) => k.open(nonce, aad, buf, tag),
+            #[cfg(target_arch = "x86_64")]
+            BackendKey::X86_64Stitched(k) => k.open(nonce, aad, buf, tag),
         }
     }
 }

@@ -10,7 +10,8 @@ use crate::error::{Error, FormatError};
 use crate::format::{ChunkSize, HEADER_LEN, PartNumber};
 use crate::key::DataKey;
 use crate::layout::{self, ChunkRange, MultipartLayout};
-use crate::stream::{PartOpener, PartSealer, first_failure};
+
+use crate::stream::{PartOpener, PartSealer, open_run};
 
 fn index(i: usize) -> Result<u32, Error> {
     u32::try_from(i).map_err(|_| Error::TooManyChunks)
@@ -71,31 +72,6 @@ pub fn seal_parts(
     parts.par_iter().map(|&(part, pt)| seal_part(key, context, part, chunk, pt)).collect()
 }
 
-/// Opens chunks `first..` of a part from `sealed` (their sealed bytes, back to back) into
-/// `output`, in parallel. On any failure `output` is zeroed and the failure classified.
-fn open_chunks(
-    opener: &PartOpener,
-    first: u32,
-    final_index: u32,
-    sealed: &[u8],
-    output: &mut [u8],
-) -> Result<(), Error> {
-    let chunk = opener.chunk_size();
-    let failed = first_failure(
-        sealed.par_chunks(chunk.sealed_bytes()).zip(output.par_chunks_mut(chunk.bytes())).enumerate().map(
-            |(i, (ct, out))| {
-                let idx = first.checked_add(u32::try_from(i).ok()?)?;
-                opener.open_chunk_to(idx, idx == final_index, ct, out).is_ok().then_some(())
-            },
-        ),
-    );
-    let Some(i) = failed else { return Ok(()) };
-    output.zeroize();
-    let ct = sealed.chunks(chunk.sealed_bytes()).nth(i).unwrap_or(&[]);
-    let idx = first.checked_add(index(i)?).ok_or(Error::TooManyChunks)?;
-    Err(opener.classify_failure(idx, idx == final_index, ct))
-}
-
 /// Opens a whole sealed part (header then chunks) that must be part `expected_part` of the
 /// object identified by `context`. Releases nothing unless every chunk authenticates.
 ///
@@ -110,28 +86,11 @@ pub fn open_part(
     sealed: &[u8],
 ) -> Result<BytesMut, Error> {
     let opener = PartOpener::new(key, context, expected_part, sealed)?;
-    let chunk = opener.chunk_size();
-    let plen = layout::plaintext_len(sealed.len() as u64, chunk).map_err(|e| match e {
-        // A length no sealer writes: classify by what the chunks say where we can.
-        FormatError::BadChunkLength => classify_bad_tail(&opener, sealed),
-        other => other.into(),
-    })?;
-    let final_index = index(usize::try_from(layout::chunk_count(plen, chunk) - 1).map_err(|_| Error::TooManyChunks)?)?;
-    let mut out = BytesMut::zeroed(usize::try_from(plen).map_err(|_| Error::TooManyChunks)?);
-    open_chunks(&opener, 0, final_index, &sealed[HEADER_LEN..], &mut out)?;
-    Ok(out)
-}
-
-/// A part that ends in an empty chunk after full ones: if the last full chunk opens as final,
-/// the empty chunk is trailing data; otherwise it is a forgery.
-fn classify_bad_tail(opener: &PartOpener, sealed: &[u8]) -> Error {
-    let c = opener.chunk_size().sealed_bytes();
     let body = &sealed[HEADER_LEN..];
-    let full = (body.len() - crate::format::TAG_LEN) / c;
-    match full.checked_sub(1).and_then(|i| Some((index(i).ok()?, body.get(i * c..(i + 1) * c)?))) {
-        Some((i, ct)) => opener.classify_failure(i, false, ct),
-        None => Error::Authentication,
-    }
+    let sc = opener.chunk_size().sealed_bytes();
+    let n = body.len().div_ceil(sc).max(1);
+    let final_index = u32::try_from(n - 1).map_err(|_| Error::TooManyChunks)?;
+    open_run(&opener, 0, final_index, body)
 }
 
 /// Opens the plaintext range planned by `plan` from one part: `header` is the part's 76 header
@@ -159,9 +118,7 @@ pub fn open_range(
     if sealed.len() as u64 != plan.sealed.end - plan.sealed.start {
         return Err(Error::LengthMismatch);
     }
-    let tags = (plan.last - plan.first + 1) as usize * crate::format::TAG_LEN;
-    let mut out = BytesMut::zeroed(sealed.len().checked_sub(tags).ok_or(FormatError::Truncated)?);
-    open_chunks(&opener, plan.first, plan.final_index, sealed, &mut out)?;
+    let mut out = open_run(&opener, plan.first, plan.final_index, sealed)?;
     let skip = usize::try_from(plan.skip).map_err(|_| FormatError::OutOfBounds)?;
     let len = usize::try_from(plan.len).map_err(|_| FormatError::OutOfBounds)?;
     if skip + len > out.len() {

@@ -7,6 +7,7 @@
 
 use std::io::{self, Read, Write};
 
+use bytes::BytesMut;
 use rayon::prelude::*;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -14,7 +15,7 @@ use crate::error::{Error, FormatError};
 use crate::format::{ChunkSize, HEADER_LEN, PartNumber, TAG_LEN};
 use crate::key::DataKey;
 use crate::layout::MAX_CHUNKS;
-use crate::stream::{PartOpener, PartSealer, first_failure};
+use crate::stream::{PartOpener, PartSealer, open_run};
 
 fn default_batch() -> usize {
     rayon::current_num_threads().max(1)
@@ -167,7 +168,7 @@ pub struct Decryptor<R: Read> {
     /// Sealed bytes read but not yet opened (at most one batch plus one look-ahead byte).
     input: Vec<u8>,
     /// Authenticated plaintext not yet returned, from `pos`.
-    output: Vec<u8>,
+    output: BytesMut,
     pos: usize,
     batch: usize,
     next_index: u64,
@@ -202,7 +203,7 @@ impl<R: Read> Decryptor<R> {
             opener,
             inner,
             input: Vec::new(),
-            output: Vec::new(),
+            output: BytesMut::new(),
             pos: 0,
             batch: default_batch(),
             next_index: 0,
@@ -234,33 +235,17 @@ impl<R: Read> Decryptor<R> {
         if self.next_index + n as u64 > MAX_CHUNKS {
             return Err(Error::TooManyChunks);
         }
-        let first = self.next_index;
-        let final_index = if more { None } else { Some(first + n as u64 - 1) };
-        let plain_len = body_len.checked_sub(n * TAG_LEN).ok_or(FormatError::Truncated)?;
-        if body_len % sc != 0 && body_len % sc < TAG_LEN {
-            return Err(FormatError::Truncated.into());
+        let first = u32::try_from(self.next_index).map_err(|_| Error::TooManyChunks)?;
+        // The final chunk is the run's last unless more data follows; a run that is not final
+        // ends with an index no chunk of it has.
+        let last = u32::try_from(self.next_index + n as u64 - 1).map_err(|_| Error::TooManyChunks)?;
+        if more && last == u32::MAX {
+            return Err(Error::TooManyChunks);
         }
-        self.output.clear();
-        self.output.resize(plain_len, 0);
+        let final_index = if more { u32::MAX } else { last };
+        self.output.zeroize();
+        self.output = open_run(&self.opener, first, final_index, &self.input[..body_len])?;
         self.pos = 0;
-        let opener = &self.opener;
-        let c = opener.chunk_size().bytes();
-        let failed = first_failure(
-            self.input[..body_len].par_chunks(sc).zip(self.output.par_chunks_mut(c)).enumerate().map(
-                |(i, (ct, out))| {
-                    let idx = u32::try_from(first + i as u64).ok()?;
-                    let last = Some(u64::from(idx)) == final_index;
-                    opener.open_chunk_to(idx, last, ct, out).is_ok().then_some(())
-                },
-            ),
-        );
-        if let Some(i) = failed {
-            self.output.zeroize();
-            self.output.clear();
-            let ct = self.input[..body_len].chunks(sc).nth(i).unwrap_or(&[]);
-            let idx = u32::try_from(first + i as u64).map_err(|_| Error::TooManyChunks)?;
-            return Err(opener.classify_failure(idx, Some(u64::from(idx)) == final_index, ct));
-        }
         self.next_index += n as u64;
         self.input.drain(..body_len);
         if !more {

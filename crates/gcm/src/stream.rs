@@ -7,7 +7,7 @@
 use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::aead::Aes256Gcm;
 use crate::error::{Error, FormatError};
@@ -279,12 +279,59 @@ impl PartOpener {
     }
 }
 
-/// The position of the first chunk whose result is `None` (failed), or `None` if all succeeded.
-/// Every chunk is attempted; the lowest failing position decides the error, so the error does not
-/// depend on thread scheduling.
-pub(crate) fn first_failure(
-    results: impl rayon::iter::IndexedParallelIterator<Item = Option<()>>,
-) -> Option<usize> {
-    use rayon::iter::ParallelIterator;
-    results.enumerate().filter_map(|(i, r)| r.is_none().then_some(i)).min()
+/// Opens a run of consecutive chunks `first..` from `sealed` (the chunks back to back: full
+/// chunks, then a tail chunk that may be shorter) in parallel, and returns their plaintext.
+/// `final_index` is the part's final chunk, flagged final when it falls in the run.
+///
+/// The tail chunk is always opened on its own, so a run never passes without its last chunk
+/// being authenticated, even when that chunk is empty. On failure nothing is returned; the
+/// failure is classified ([`PartOpener::classify_failure`]) by the lowest failing chunk, so the
+/// error does not depend on thread scheduling.
+pub(crate) fn open_run(
+    opener: &PartOpener,
+    first: u32,
+    final_index: u32,
+    sealed: &[u8],
+) -> Result<bytes::BytesMut, Error> {
+    use rayon::prelude::*;
+    let chunk = opener.chunk_size();
+    let (c, sc) = (chunk.bytes(), chunk.sealed_bytes());
+    let n_body = sealed.len().saturating_sub(1) / sc;
+    let (body, tail) = sealed.split_at(n_body * sc);
+    let tail_index = first.checked_add(u32::try_from(n_body).map_err(|_| Error::TooManyChunks)?);
+    let tail_index = tail_index.ok_or(Error::TooManyChunks)?;
+    let last_body = |e: Error| match n_body.checked_sub(1) {
+        // The run ends in a chunk that cannot be valid; if the chunk before it opens as final,
+        // the real stream ended there and the rest is trailing data.
+        Some(k) => match opener.classify_failure(tail_index - 1, false, &body[k * sc..]) {
+            Error::Format(FormatError::TrailingData) => FormatError::TrailingData.into(),
+            _ => e,
+        },
+        None => e,
+    };
+    if tail.len() < TAG_LEN {
+        return Err(last_body(FormatError::Truncated.into()));
+    }
+    let mut out = bytes::BytesMut::zeroed(n_body * c + tail.len() - TAG_LEN);
+    let (out_body, out_tail) = out.split_at_mut(n_body * c);
+    let (body_failed, tail_ok) = rayon::join(
+        || {
+            body.par_chunks(sc)
+                .zip(out_body.par_chunks_mut(c))
+                .enumerate()
+                .filter_map(|(i, (ct, pt))| {
+                    let idx = first + u32::try_from(i).ok()?; // i < n_body: fits, no overflow
+                    opener.open_chunk_to(idx, idx == final_index, ct, pt).is_err().then_some(i)
+                })
+                .min()
+        },
+        || opener.open_chunk_to(tail_index, tail_index == final_index, tail, out_tail).is_ok(),
+    );
+    let failed = body_failed.or((!tail_ok).then_some(n_body));
+    let Some(i) = failed else { return Ok(out) };
+    out.zeroize();
+    let idx = first + u32::try_from(i).map_err(|_| Error::TooManyChunks)?;
+    let ct = if i == n_body { tail } else { &body[i * sc..(i + 1) * sc] };
+    let err = opener.classify_failure(idx, idx == final_index, ct);
+    if i == n_body && err == Error::Authentication { Err(last_body(err)) } else { Err(err) }
 }
