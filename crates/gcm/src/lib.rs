@@ -19,3 +19,6 @@ pub use format::{ChunkSize, HEADER_LEN, PartNumber};
 pub use key::{DataKey, fill_random};
 pub use layout::{ChunkRange, MultipartLayout, PartRange};
 pub use stream::{PartOpener, PartSealer};
+
+#[cfg(test)]
+mod golden;
