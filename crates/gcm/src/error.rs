@@ -61,6 +61,9 @@ pub enum FormatError {
         /// The part number in the header.
         found: u32,
     },
+    /// A single-layer part where an outer layer was expected, or the other way round.
+    #[error("sealed layer kind does not match (single vs outer layer)")]
+    LayerMismatch,
     /// The key commitment does not match: wrong data key or wrong context. Checked before any
     /// chunk is opened.
     #[error("key commitment mismatch (wrong key or wrong context)")]

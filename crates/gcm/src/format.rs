@@ -7,7 +7,7 @@
 //!  0      4    5    6    7    8        12                      44                      76
 //!  +------+----+----+----+----+--------+-----------------------+-----------------------+
 //!  |"S3SL"|ver |alg |clog|flg | part   |      salt (32)        |   commitment (32)     |
-//!  |      | 01 | 01 |12..|00  | u32 BE |  random per part      |  HKDF output 32..64   |
+//!  |      | 01 | 01 |12..|0/1 | u32 BE |  random per part      |  HKDF output 32..64   |
 //!  |      |    |    | 22 |    |        |                       |                       |
 //!  +------+----+----+----+----+--------+-----------------------+-----------------------+
 //!  then chunk 0, chunk 1, …, chunk n−1 (n ≥ 1), each
@@ -16,7 +16,9 @@
 //!  +------------------------------------------+------------+
 //! ```
 //!
-//! * `ver` = 1, `alg` = 1 (AES-256-GCM, subkey and commitment from HKDF-SHA256), `flg` = 0.
+//! * `ver` = 1, `alg` = 1 (AES-256-GCM, subkey and commitment from HKDF-SHA256).
+//! * `flg`: bit 0 = outer layer of a two-layer (DSSE) part, whose chunk plaintexts are the inner
+//!   layer's sealed chunks, `2^clog + 16` bytes each; other bits reserved, must be 0.
 //! * `clog`: the plaintext chunk size is `2^clog` bytes, 4 KiB (12) to 4 MiB (22).
 //! * `part`: 0 for a single-part object, 1..=10000 for a part of a multipart upload.
 //! * Subkey and commitment: `HKDF-SHA256(ikm = data key, salt = salt, info = "s3seal/v1/aes-256-gcm"
@@ -44,6 +46,8 @@ pub const TAG_LEN: usize = 16;
 pub const SALT_LEN: usize = 32;
 /// Commitment length in bytes.
 pub const COMMITMENT_LEN: usize = 32;
+/// Header flag: outer layer of a two-layer (DSSE) part.
+pub const FLAG_OUTER: u8 = 0x01;
 /// Largest part number S3 allows in a multipart upload.
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
@@ -77,7 +81,8 @@ impl ChunkSize {
     /// [`FormatError::BadChunkSize`] unless a power of two from 4 KiB to 4 MiB.
     pub fn from_bytes(size: usize) -> Result<Self, FormatError> {
         if size.is_power_of_two() {
-            let log2 = u8::try_from(size.trailing_zeros()).map_err(|_| FormatError::BadChunkSize(u8::MAX))?;
+            let log2 = u8::try_from(size.trailing_zeros())
+                .map_err(|_| FormatError::BadChunkSize(u8::MAX))?;
             Self::from_log2(log2)
         } else {
             Err(FormatError::BadChunkSize(0))
@@ -123,7 +128,11 @@ impl PartNumber {
     /// # Errors
     /// [`FormatError::BadPartNumber`] above 10000.
     pub fn new(n: u32) -> Result<Self, FormatError> {
-        if n <= MAX_PART_NUMBER { Ok(PartNumber(n)) } else { Err(FormatError::BadPartNumber(n)) }
+        if n <= MAX_PART_NUMBER {
+            Ok(PartNumber(n))
+        } else {
+            Err(FormatError::BadPartNumber(n))
+        }
     }
 
     /// The number.
@@ -138,6 +147,9 @@ impl PartNumber {
 pub struct Header {
     /// Plaintext chunk size.
     pub chunk_size: ChunkSize,
+    /// Flag bit 0: the outer layer of a two-layer part, whose chunk plaintexts are the inner
+    /// layer's sealed chunks (`chunk_size + 16` bytes each).
+    pub outer: bool,
     /// Part number.
     pub part: PartNumber,
     /// Per-part random salt.
@@ -155,7 +167,7 @@ impl Header {
         h[4] = VERSION;
         h[5] = ALG_AES256GCM_HKDF_SHA256;
         h[6] = self.chunk_size.log2();
-        h[7] = 0;
+        h[7] = u8::from(self.outer);
         h[8..12].copy_from_slice(&self.part.get().to_be_bytes());
         h[12..44].copy_from_slice(&self.salt);
         h[44..76].copy_from_slice(&self.commitment);
@@ -169,8 +181,10 @@ impl Header {
     /// A [`FormatError`] naming the first bad field; [`FormatError::Truncated`] if `bytes` is
     /// shorter than [`HEADER_LEN`].
     pub fn read(bytes: &[u8]) -> Result<Header, FormatError> {
-        let h: &[u8; HEADER_LEN] =
-            bytes.get(..HEADER_LEN).and_then(|s| s.try_into().ok()).ok_or(FormatError::Truncated)?;
+        let h: &[u8; HEADER_LEN] = bytes
+            .get(..HEADER_LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(FormatError::Truncated)?;
         if h[0..4] != MAGIC {
             return Err(FormatError::BadMagic);
         }
@@ -181,7 +195,7 @@ impl Header {
             return Err(FormatError::UnsupportedAlgorithm(h[5]));
         }
         let chunk_size = ChunkSize::from_log2(h[6])?;
-        if h[7] != 0 {
+        if h[7] & !FLAG_OUTER != 0 {
             return Err(FormatError::ReservedFlags(h[7]));
         }
         let part = PartNumber::new(u32::from_be_bytes([h[8], h[9], h[10], h[11]]))?;
@@ -189,7 +203,13 @@ impl Header {
         salt.copy_from_slice(&h[12..44]);
         let mut commitment = [0u8; COMMITMENT_LEN];
         commitment.copy_from_slice(&h[44..76]);
-        Ok(Header { chunk_size, part, salt, commitment })
+        Ok(Header {
+            chunk_size,
+            outer: h[7] & FLAG_OUTER != 0,
+            part,
+            salt,
+            commitment,
+        })
     }
 }
 
@@ -208,7 +228,13 @@ mod tests {
     use super::*;
 
     fn header() -> Header {
-        Header { chunk_size: ChunkSize::DEFAULT, part: PartNumber(7), salt: [1; 32], commitment: [2; 32] }
+        Header {
+            chunk_size: ChunkSize::DEFAULT,
+            outer: false,
+            part: PartNumber(7),
+            salt: [1; 32],
+            commitment: [2; 32],
+        }
     }
 
     #[test]
@@ -225,7 +251,7 @@ mod tests {
             (5, 9, FormatError::UnsupportedAlgorithm(9)),
             (6, 11, FormatError::BadChunkSize(11)),
             (6, 23, FormatError::BadChunkSize(23)),
-            (7, 1, FormatError::ReservedFlags(1)),
+            (7, 2, FormatError::ReservedFlags(2)),
         ];
         for (at, v, err) in cases {
             let mut b = bytes;

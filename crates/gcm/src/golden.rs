@@ -30,8 +30,15 @@ struct Case {
     expect: Option<String>,
 }
 
-fn seal(key: &DataKey, ctx: &[u8], part: PartNumber, chunk: ChunkSize, salt: [u8; 32], pt: &[u8]) -> Vec<u8> {
-    let sealer = PartSealer::with_salt(key, ctx, part, chunk, salt);
+fn seal(
+    key: &DataKey,
+    ctx: &[u8],
+    part: PartNumber,
+    chunk: ChunkSize,
+    salt: [u8; 32],
+    pt: &[u8],
+) -> Vec<u8> {
+    let sealer = PartSealer::with_salt(key, ctx, part, chunk, false, salt);
     let mut out = vec![0u8; layout::sealed_len(pt.len() as u64, chunk).unwrap() as usize];
     seal_part_into(&sealer, pt, &mut out).unwrap();
     out
@@ -97,10 +104,25 @@ fn write_golden_vectors_v1() {
         "# s3seal sealed stream format v1: golden vectors (see docs/FORMAT.md).\n\
          # plaintext byte i = i mod 251. `expect` names the error a fail_ case must give.\n",
     );
-    let mut add = |name: &str, part: u32, chunk: ChunkSize, len: usize, sealed: Vec<u8>, expect: Option<&str>, c: &str| {
+    let mut add = |name: &str,
+                   part: u32,
+                   chunk: ChunkSize,
+                   len: usize,
+                   sealed: Vec<u8>,
+                   expect: Option<&str>,
+                   c: &str| {
         out.push('\n');
-        let _ = writeln!(out, "name = {name}\nkey = {}\ncontext = {c}\npart = {part}", hex::encode(key.as_bytes()));
-        let _ = writeln!(out, "chunk_log2 = {}\nsalt = {}\nplaintext_pattern_len = {len}", chunk.log2(), hex::encode(salt));
+        let _ = writeln!(
+            out,
+            "name = {name}\nkey = {}\ncontext = {c}\npart = {part}",
+            hex::encode(key.as_bytes())
+        );
+        let _ = writeln!(
+            out,
+            "chunk_log2 = {}\nsalt = {}\nplaintext_pattern_len = {len}",
+            chunk.log2(),
+            hex::encode(salt)
+        );
         if let Some(e) = expect {
             let _ = writeln!(out, "expect = {e}");
         }
@@ -115,16 +137,56 @@ fn write_golden_vectors_v1() {
         ("multipart_part_2", 2, c4k, 5000),
         ("default_chunk_size", 10_000, ChunkSize::DEFAULT, 70_000),
     ] {
-        add(name, part, chunk, len, seal(&key, ctx.as_bytes(), p(part), chunk, salt, &pattern(len)), None, ctx);
+        add(
+            name,
+            part,
+            chunk,
+            len,
+            seal(&key, ctx.as_bytes(), p(part), chunk, salt, &pattern(len)),
+            None,
+            ctx,
+        );
     }
     let base = seal(&key, ctx.as_bytes(), p(0), c4k, salt, &pattern(5000));
-    add("fail_wrong_context", 0, c4k, 5000, base.clone(), Some("Format(CommitmentMismatch)"), "arn:aws:s3:::example-bucket/other");
+    add(
+        "fail_wrong_context",
+        0,
+        c4k,
+        5000,
+        base.clone(),
+        Some("Format(CommitmentMismatch)"),
+        "arn:aws:s3:::example-bucket/other",
+    );
     let mut flipped = base.clone();
     flipped[76 + 4112 + 3] ^= 0x80;
-    add("fail_bit_flip_in_chunk_1", 0, c4k, 5000, flipped, Some("Authentication"), ctx);
-    add("fail_final_chunk_dropped", 0, c4k, 5000, base[..76 + 4112].to_vec(), Some("Format(Truncated)"), ctx);
+    add(
+        "fail_bit_flip_in_chunk_1",
+        0,
+        c4k,
+        5000,
+        flipped,
+        Some("Authentication"),
+        ctx,
+    );
+    add(
+        "fail_final_chunk_dropped",
+        0,
+        c4k,
+        5000,
+        base[..76 + 4112].to_vec(),
+        Some("Format(Truncated)"),
+        ctx,
+    );
     let mut v2 = base;
     v2[4] = 2;
-    add("fail_version_2", 0, c4k, 5000, v2, Some("Format(UnsupportedVersion(2))"), ctx);
+    add(
+        "fail_version_2",
+        0,
+        c4k,
+        5000,
+        v2,
+        Some("Format(UnsupportedVersion(2))"),
+        ctx,
+    );
     std::fs::write(PATH, out).unwrap();
 }

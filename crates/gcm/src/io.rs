@@ -4,6 +4,7 @@
 //! so memory stays near `2 × batch × chunk size` whatever the stream length. The decryptor
 //! releases a batch only after every chunk in it authenticated, and after any error it keeps
 //! returning that error: it never ends with a clean EOF unless the final chunk was seen.
+//! Both take any [`ChunkSealer`] / [`ChunkOpener`]; `new` builds the single-layer one.
 
 use std::io::{self, Read, Write};
 
@@ -12,21 +13,25 @@ use rayon::prelude::*;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, FormatError};
-use crate::format::{ChunkSize, HEADER_LEN, PartNumber, TAG_LEN};
+use crate::format::{ChunkSize, HEADER_LEN, PartNumber};
 use crate::key::DataKey;
 use crate::layout::MAX_CHUNKS;
-use crate::stream::{PartOpener, PartSealer, open_run};
+use crate::stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run};
 
 fn default_batch() -> usize {
     rayon::current_num_threads().max(1)
+}
+
+fn to_usize(v: u64) -> Result<usize, Error> {
+    usize::try_from(v).map_err(|_| Error::TooManyChunks)
 }
 
 /// Encrypts everything written to it into one sealed part written to `W`.
 ///
 /// Call [`Encryptor::finish`] at the end: it seals the final chunk. A stream dropped without
 /// `finish` has no final chunk and every reader rejects it as truncated.
-pub struct Encryptor<W: Write> {
-    sealer: PartSealer,
+pub struct Encryptor<W: Write, S: ChunkSealer = PartSealer> {
+    sealer: S,
     inner: W,
     /// Plaintext not yet sealed; at most `batch` chunks.
     pending: Zeroizing<Vec<u8>>,
@@ -37,9 +42,11 @@ pub struct Encryptor<W: Write> {
     failed: bool,
 }
 
-impl<W: Write> core::fmt::Debug for Encryptor<W> {
+impl<W: Write, S: ChunkSealer> core::fmt::Debug for Encryptor<W, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Encryptor").field("sealer", &self.sealer).finish_non_exhaustive()
+        f.debug_struct("Encryptor")
+            .field("next_index", &self.next_index)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,18 +62,26 @@ impl<W: Write> Encryptor<W> {
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, Error> {
-        let sealer = PartSealer::new(key, context, part, chunk)?;
-        let batch = default_batch();
-        Ok(Encryptor {
-            pending: Zeroizing::new(Vec::with_capacity(batch * chunk.bytes())),
-            sealed: Vec::new(),
+        Ok(Self::with_sealer(
+            inner,
+            PartSealer::new(key, context, part, chunk)?,
+        ))
+    }
+}
+
+impl<W: Write, S: ChunkSealer> Encryptor<W, S> {
+    /// An encryptor driving `sealer`; the header is written before the first chunk.
+    pub fn with_sealer(inner: W, sealer: S) -> Self {
+        Encryptor {
             sealer,
             inner,
-            batch,
+            pending: Zeroizing::new(Vec::new()),
+            sealed: Vec::new(),
+            batch: default_batch(),
             next_index: 0,
             header_written: false,
             failed: false,
-        })
+        }
     }
 
     /// Seals `batch` chunks at a time (default: the rayon pool's thread count).
@@ -79,24 +94,25 @@ impl<W: Write> Encryptor<W> {
     /// Seals the pending plaintext (all chunks non-final unless `finish`) and writes it out.
     fn flush_pending(&mut self, finish: bool) -> Result<(), Error> {
         if !self.header_written {
-            self.inner.write_all(self.sealer.header())?;
+            self.inner.write_all(self.sealer.header_bytes())?;
             self.header_written = true;
         }
-        let c = self.sealer.chunk_size().bytes();
+        let g = self.sealer.geometry();
+        let (c, t) = (to_usize(g.chunk)?, to_usize(g.overhead)?);
         let n = self.pending.len().div_ceil(c).max(usize::from(finish));
         if self.next_index + n as u64 > MAX_CHUNKS {
             return Err(Error::TooManyChunks);
         }
         let first = self.next_index;
         let last = first + n as u64 - 1;
-        self.sealed.resize(self.pending.len() + n * TAG_LEN, 0);
+        self.sealed.resize(self.pending.len() + n * t, 0);
         let sealer = &self.sealer;
         if self.pending.is_empty() {
             let idx = u32::try_from(first).map_err(|_| Error::TooManyChunks)?;
             sealer.seal_chunk_to(idx, true, &[], &mut self.sealed)?;
         } else {
             self.sealed
-                .par_chunks_mut(c + TAG_LEN)
+                .par_chunks_mut(c + t)
                 .zip(self.pending.par_chunks(c))
                 .enumerate()
                 .try_for_each(|(i, (out, pt))| {
@@ -126,12 +142,12 @@ impl<W: Write> Encryptor<W> {
     }
 }
 
-impl<W: Write> Write for Encryptor<W> {
+impl<W: Write, S: ChunkSealer> Write for Encryptor<W, S> {
     fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
         if self.failed {
             return Err(io::Error::other("encryptor failed earlier"));
         }
-        let cap = self.batch * self.sealer.chunk_size().bytes();
+        let cap = self.batch * to_usize(self.sealer.geometry().chunk)?;
         let total = data.len();
         while !data.is_empty() {
             if self.pending.len() == cap {
@@ -162,8 +178,8 @@ enum State {
 }
 
 /// Decrypts one sealed part read from `R`, releasing only authenticated plaintext.
-pub struct Decryptor<R: Read> {
-    opener: PartOpener,
+pub struct Decryptor<R: Read, O: ChunkOpener = PartOpener> {
+    opener: O,
     inner: R,
     /// Sealed bytes read but not yet opened (at most one batch plus one look-ahead byte).
     input: Vec<u8>,
@@ -175,9 +191,11 @@ pub struct Decryptor<R: Read> {
     state: State,
 }
 
-impl<R: Read> core::fmt::Debug for Decryptor<R> {
+impl<R: Read, O: ChunkOpener> core::fmt::Debug for Decryptor<R, O> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Decryptor").field("opener", &self.opener).finish_non_exhaustive()
+        f.debug_struct("Decryptor")
+            .field("next_index", &self.next_index)
+            .finish_non_exhaustive()
     }
 }
 
@@ -194,12 +212,19 @@ impl<R: Read> Decryptor<R> {
         expected_part: PartNumber,
     ) -> Result<Self, Error> {
         let mut header = [0u8; HEADER_LEN];
-        let got = read_full(&mut inner, &mut header)?;
-        if got < HEADER_LEN {
+        if read_full(&mut inner, &mut header)? < HEADER_LEN {
             return Err(FormatError::Truncated.into());
         }
         let opener = PartOpener::new(key, context, expected_part, &header)?;
-        Ok(Decryptor {
+        Ok(Self::with_opener(inner, opener))
+    }
+}
+
+impl<R: Read, O: ChunkOpener> Decryptor<R, O> {
+    /// A decryptor driving `opener`; `inner` is positioned at the first chunk (the header was
+    /// read and checked by whoever made `opener`).
+    pub fn with_opener(inner: R, opener: O) -> Self {
+        Decryptor {
             opener,
             inner,
             input: Vec::new(),
@@ -208,7 +233,7 @@ impl<R: Read> Decryptor<R> {
             batch: default_batch(),
             next_index: 0,
             state: State::Reading,
-        })
+        }
     }
 
     /// Opens `batch` chunks at a time (default: the rayon pool's thread count).
@@ -220,7 +245,7 @@ impl<R: Read> Decryptor<R> {
 
     /// Reads and opens the next batch into `output`.
     fn fill(&mut self) -> Result<(), Error> {
-        let sc = self.opener.chunk_size().sealed_bytes();
+        let sc = to_usize(self.opener.geometry().sealed_chunk())?;
         let want = self.batch * sc + 1; // one look-ahead byte tells whether more follows
         let have = self.input.len();
         self.input.resize(want, 0);
@@ -231,22 +256,20 @@ impl<R: Read> Decryptor<R> {
         if body_len == 0 {
             return Err(FormatError::Truncated.into());
         }
-        let n = body_len.div_ceil(sc);
-        if self.next_index + n as u64 > MAX_CHUNKS {
+        let n = body_len.div_ceil(sc) as u64;
+        let last = self.next_index + n - 1;
+        if last >= MAX_CHUNKS || (more && last + 1 >= MAX_CHUNKS) {
             return Err(Error::TooManyChunks);
         }
         let first = u32::try_from(self.next_index).map_err(|_| Error::TooManyChunks)?;
-        // The final chunk is the run's last unless more data follows; a run that is not final
-        // ends with an index no chunk of it has.
-        let last = u32::try_from(self.next_index + n as u64 - 1).map_err(|_| Error::TooManyChunks)?;
-        if more && last == u32::MAX {
-            return Err(Error::TooManyChunks);
-        }
-        let final_index = if more { u32::MAX } else { last };
+        // The final chunk is the run's last unless more data follows; then no chunk of this run
+        // has the index passed (it is past the run).
+        let final_index =
+            u32::try_from(if more { last + 1 } else { last }).map_err(|_| Error::TooManyChunks)?;
         self.output.zeroize();
         self.output = open_run(&self.opener, first, final_index, &self.input[..body_len])?;
         self.pos = 0;
-        self.next_index += n as u64;
+        self.next_index += n;
         self.input.drain(..body_len);
         if !more {
             self.state = State::Done;
@@ -255,7 +278,7 @@ impl<R: Read> Decryptor<R> {
     }
 }
 
-impl<R: Read> Read for Decryptor<R> {
+impl<R: Read, O: ChunkOpener> Read for Decryptor<R, O> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.pos < self.output.len() {
@@ -279,14 +302,17 @@ impl<R: Read> Read for Decryptor<R> {
     }
 }
 
-impl<R: Read> Drop for Decryptor<R> {
+impl<R: Read, O: ChunkOpener> Drop for Decryptor<R, O> {
     fn drop(&mut self) {
         self.output.zeroize();
     }
 }
 
 /// Reads until `buf` is full or EOF; returns the count.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
+///
+/// # Errors
+/// The reader's error (interrupted reads are retried).
+pub fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

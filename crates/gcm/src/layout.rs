@@ -14,46 +14,148 @@ use crate::format::{ChunkSize, HEADER_LEN, PartNumber, TAG_LEN};
 /// the invocations of one key; our nonces leave 32 bits for the index).
 pub const MAX_CHUNKS: u64 = 1 << 32;
 
-const H: u64 = HEADER_LEN as u64;
-const T: u64 = TAG_LEN as u64;
+/// The shape of a sealed part: header length, plaintext bytes per full chunk, and bytes added
+/// to each chunk. A single sealed stream is `(76, C, 16)`; a dual-layer (DSSE) part is
+/// `(152, C, 32)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Geometry {
+    /// Bytes before the first chunk.
+    pub header: u64,
+    /// Plaintext bytes in every chunk but the last.
+    pub chunk: u64,
+    /// Sealed bytes added to every chunk (tags).
+    pub overhead: u64,
+}
 
-/// Number of chunks of a part of `plaintext_len` bytes.
+impl Geometry {
+    /// One sealed stream (format v1) with chunk size `chunk`.
+    #[must_use]
+    pub fn single(chunk: ChunkSize) -> Self {
+        Geometry {
+            header: HEADER_LEN as u64,
+            chunk: chunk.bytes() as u64,
+            overhead: TAG_LEN as u64,
+        }
+    }
+
+    /// Sealed bytes of a full chunk.
+    #[must_use]
+    pub fn sealed_chunk(&self) -> u64 {
+        self.chunk + self.overhead
+    }
+
+    /// Number of chunks of a part of `plaintext_len` bytes.
+    #[must_use]
+    pub fn chunk_count(&self, plaintext_len: u64) -> u64 {
+        plaintext_len.div_ceil(self.chunk).max(1)
+    }
+
+    /// Sealed length of a part of `plaintext_len` bytes; `None` on overflow or above
+    /// [`MAX_CHUNKS`].
+    #[must_use]
+    pub fn sealed_len(&self, plaintext_len: u64) -> Option<u64> {
+        let n = self.chunk_count(plaintext_len);
+        if n > MAX_CHUNKS {
+            return None;
+        }
+        self.header
+            .checked_add(plaintext_len)?
+            .checked_add(self.overhead * n)
+    }
+
+    /// Plaintext length of a sealed part of `sealed_len` bytes (header included).
+    ///
+    /// # Errors
+    /// [`FormatError::Truncated`] if no valid part has this length (it ends inside the header
+    /// or leaves a chunk shorter than its overhead); [`FormatError::BadChunkLength`] if it would
+    /// end in an empty chunk after full ones; [`FormatError::OutOfBounds`] above [`MAX_CHUNKS`].
+    pub fn plaintext_len(&self, sealed_len: u64) -> Result<u64, FormatError> {
+        let body = sealed_len
+            .checked_sub(self.header)
+            .ok_or(FormatError::Truncated)?;
+        let (c, t) = (self.chunk, self.overhead);
+        let (full, rem) = (body / (c + t), body % (c + t));
+        let p = match rem {
+            0 if full > 0 => full * c,
+            r if r < t => return Err(FormatError::Truncated),
+            r if r == t && full > 0 => return Err(FormatError::BadChunkLength),
+            r => full * c + (r - t),
+        };
+        if self.chunk_count(p) > MAX_CHUNKS {
+            return Err(FormatError::OutOfBounds);
+        }
+        Ok(p)
+    }
+
+    /// Plans the read of `range` from a part of `plaintext_len` bytes.
+    ///
+    /// # Errors
+    /// [`FormatError::OutOfBounds`] if the range is reversed or ends past the part.
+    pub fn plan_range(
+        &self,
+        plaintext_len: u64,
+        range: Range<u64>,
+    ) -> Result<ChunkRange, FormatError> {
+        if range.start > range.end || range.end > plaintext_len {
+            return Err(FormatError::OutOfBounds);
+        }
+        let (h, c, sc) = (self.header, self.chunk, self.sealed_chunk());
+        let n = self.chunk_count(plaintext_len);
+        let final_index = u32::try_from(n - 1).map_err(|_| FormatError::OutOfBounds)?;
+        if range.is_empty() {
+            return Ok(ChunkRange {
+                first: 0,
+                last: 0,
+                final_index,
+                sealed: h..h,
+                skip: 0,
+                len: 0,
+            });
+        }
+        let first = range.start / c;
+        let last = (range.end - 1) / c;
+        let end = (h + (last + 1) * sc).min(h + plaintext_len + self.overhead * n);
+        Ok(ChunkRange {
+            first: u32::try_from(first).map_err(|_| FormatError::OutOfBounds)?,
+            last: u32::try_from(last).map_err(|_| FormatError::OutOfBounds)?,
+            final_index,
+            sealed: h + first * sc..end,
+            skip: range.start - first * c,
+            len: range.end - range.start,
+        })
+    }
+}
+
+/// Number of chunks of a single-layer part of `plaintext_len` bytes.
 #[must_use]
 pub fn chunk_count(plaintext_len: u64, chunk: ChunkSize) -> u64 {
-    plaintext_len.div_ceil(chunk.bytes() as u64).max(1)
+    Geometry::single(chunk).chunk_count(plaintext_len)
 }
 
-/// Sealed length of a part of `plaintext_len` bytes; `None` on overflow or above
-/// [`MAX_CHUNKS`].
+/// Sealed length of a single-layer part; see [`Geometry::sealed_len`].
 #[must_use]
 pub fn sealed_len(plaintext_len: u64, chunk: ChunkSize) -> Option<u64> {
-    let n = chunk_count(plaintext_len, chunk);
-    if n > MAX_CHUNKS {
-        return None;
-    }
-    H.checked_add(plaintext_len)?.checked_add(T * n)
+    Geometry::single(chunk).sealed_len(plaintext_len)
 }
 
-/// Plaintext length of a sealed part of `sealed_len` bytes (header included).
+/// Plaintext length of a single-layer sealed part; see [`Geometry::plaintext_len`].
 ///
 /// # Errors
-/// [`FormatError::Truncated`] if no valid part has this length (it ends inside the header or
-/// leaves a chunk shorter than a tag); [`FormatError::BadChunkLength`] if it would end in an
-/// empty chunk after full ones; [`FormatError::OutOfBounds`] above [`MAX_CHUNKS`].
+/// As [`Geometry::plaintext_len`].
 pub fn plaintext_len(sealed_len: u64, chunk: ChunkSize) -> Result<u64, FormatError> {
-    let body = sealed_len.checked_sub(H).ok_or(FormatError::Truncated)?;
-    let c = chunk.bytes() as u64;
-    let (full, rem) = (body / (c + T), body % (c + T));
-    let p = match rem {
-        0 if full > 0 => full * c,
-        r if r < T => return Err(FormatError::Truncated),
-        r if r == T && full > 0 => return Err(FormatError::BadChunkLength),
-        r => full * c + (r - T),
-    };
-    if chunk_count(p, chunk) > MAX_CHUNKS {
-        return Err(FormatError::OutOfBounds);
-    }
-    Ok(p)
+    Geometry::single(chunk).plaintext_len(sealed_len)
+}
+
+/// Plans a range read of a single-layer part; see [`Geometry::plan_range`].
+///
+/// # Errors
+/// As [`Geometry::plan_range`].
+pub fn plan_range(
+    plaintext_len: u64,
+    chunk: ChunkSize,
+    range: Range<u64>,
+) -> Result<ChunkRange, FormatError> {
+    Geometry::single(chunk).plan_range(plaintext_len, range)
 }
 
 /// What to read and open for a plaintext range of one part.
@@ -66,7 +168,7 @@ pub struct ChunkRange {
     /// Index of the part's final chunk (opened with the final flag).
     pub final_index: u32,
     /// The sealed bytes of chunks `first..=last`, as offsets into the sealed part (the header
-    /// occupies `0..76` and is needed too). Empty when `len == 0`.
+    /// is needed too). Empty when `len == 0`.
     pub sealed: Range<u64>,
     /// Plaintext bytes to drop from the start of chunk `first`.
     pub skip: u64,
@@ -74,43 +176,11 @@ pub struct ChunkRange {
     pub len: u64,
 }
 
-/// Plans the read of `range` from a part of `plaintext_len` bytes.
-///
-/// # Errors
-/// [`FormatError::OutOfBounds`] if the range is reversed or ends past the part.
-pub fn plan_range(
-    plaintext_len: u64,
-    chunk: ChunkSize,
-    range: Range<u64>,
-) -> Result<ChunkRange, FormatError> {
-    if range.start > range.end || range.end > plaintext_len {
-        return Err(FormatError::OutOfBounds);
-    }
-    let c = chunk.bytes() as u64;
-    let n = chunk_count(plaintext_len, chunk);
-    let final_index = u32::try_from(n - 1).map_err(|_| FormatError::OutOfBounds)?;
-    if range.is_empty() {
-        return Ok(ChunkRange { first: 0, last: 0, final_index, sealed: H..H, skip: 0, len: 0 });
-    }
-    let first = range.start / c;
-    let last = (range.end - 1) / c;
-    let start = H + first * (c + T);
-    let end = (H + (last + 1) * (c + T)).min(H + plaintext_len + T * n);
-    Ok(ChunkRange {
-        first: u32::try_from(first).map_err(|_| FormatError::OutOfBounds)?,
-        last: u32::try_from(last).map_err(|_| FormatError::OutOfBounds)?,
-        final_index,
-        sealed: start..end,
-        skip: range.start - first * c,
-        len: range.end - range.start,
-    })
-}
-
 /// The part layout of a multipart object: part numbers in ascending order with their plaintext
-/// sizes, all sealed with one chunk size. Parts are stored one after another.
+/// sizes, all sealed with one geometry. Parts are stored one after another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MultipartLayout {
-    chunk: ChunkSize,
+    geometry: Geometry,
     parts: Vec<PartNumber>,
     /// Plaintext offset of each part, plus the total at the end.
     plain: Vec<u64>,
@@ -125,14 +195,14 @@ pub struct PartRange {
     pub position: usize,
     /// Its part number.
     pub part: PartNumber,
-    /// Its 76 header bytes, as offsets into the sealed object.
+    /// Its header bytes, as offsets into the sealed object.
     pub header: Range<u64>,
     /// The chunks to open, with `sealed` as offsets into the sealed object.
     pub chunks: ChunkRange,
 }
 
 impl MultipartLayout {
-    /// A layout from `(part number, plaintext size)` pairs.
+    /// A single-layer layout from `(part number, plaintext size)` pairs.
     ///
     /// # Errors
     /// [`FormatError::OutOfBounds`] if there are no parts, the numbers are not strictly
@@ -141,17 +211,36 @@ impl MultipartLayout {
         chunk: ChunkSize,
         parts: impl IntoIterator<Item = (PartNumber, u64)>,
     ) -> Result<Self, FormatError> {
-        let mut layout =
-            MultipartLayout { chunk, parts: Vec::new(), plain: vec![0], sealed: vec![0] };
+        Self::with_geometry(Geometry::single(chunk), parts)
+    }
+
+    /// As [`Self::new`] for any geometry (e.g. dual-layer parts).
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    pub fn with_geometry(
+        geometry: Geometry,
+        parts: impl IntoIterator<Item = (PartNumber, u64)>,
+    ) -> Result<Self, FormatError> {
+        let mut layout = MultipartLayout {
+            geometry,
+            parts: Vec::new(),
+            plain: vec![0],
+            sealed: vec![0],
+        };
         for (part, size) in parts {
             let prev = layout.parts.last().map_or(0, |p| p.get());
             if part.get() <= prev {
                 return Err(FormatError::OutOfBounds);
             }
-            let sealed = sealed_len(size, chunk).ok_or(FormatError::OutOfBounds)?;
-            let (p0, s0) = (layout.plain[layout.plain.len() - 1], layout.sealed[layout.sealed.len() - 1]);
-            layout.plain.push(p0.checked_add(size).ok_or(FormatError::OutOfBounds)?);
-            layout.sealed.push(s0.checked_add(sealed).ok_or(FormatError::OutOfBounds)?);
+            let sealed = geometry.sealed_len(size).ok_or(FormatError::OutOfBounds)?;
+            let (p0, s0) = (layout.plaintext_len(), layout.sealed_len());
+            layout
+                .plain
+                .push(p0.checked_add(size).ok_or(FormatError::OutOfBounds)?);
+            layout
+                .sealed
+                .push(s0.checked_add(sealed).ok_or(FormatError::OutOfBounds)?);
             layout.parts.push(part);
         }
         if layout.parts.is_empty() {
@@ -160,10 +249,10 @@ impl MultipartLayout {
         Ok(layout)
     }
 
-    /// The chunk size of every part.
+    /// The geometry of every part.
     #[must_use]
-    pub fn chunk_size(&self) -> ChunkSize {
-        self.chunk
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
     }
 
     /// The parts, in order.
@@ -175,13 +264,13 @@ impl MultipartLayout {
     /// Total plaintext length.
     #[must_use]
     pub fn plaintext_len(&self) -> u64 {
-        self.plain[self.parts.len()]
+        self.plain.last().copied().unwrap_or(0)
     }
 
     /// Total sealed length.
     #[must_use]
     pub fn sealed_len(&self) -> u64 {
-        self.sealed[self.parts.len()]
+        self.sealed.last().copied().unwrap_or(0)
     }
 
     /// Plaintext size of the part at `position`.
@@ -212,10 +301,16 @@ impl MultipartLayout {
             if s >= e {
                 continue;
             }
-            let mut chunks = plan_range(hi - lo, self.chunk, s - lo..e - lo)?;
+            let mut chunks = self.geometry.plan_range(hi - lo, s - lo..e - lo)?;
             let base = self.sealed[i];
             chunks.sealed = base + chunks.sealed.start..base + chunks.sealed.end;
-            out.push(PartRange { position: i, part, header: base..base + H, chunks });
+            let header = base..base + self.geometry.header;
+            out.push(PartRange {
+                position: i,
+                part,
+                header,
+                chunks,
+            });
         }
         Ok(out)
     }
@@ -245,23 +340,33 @@ mod tests {
         }
         // A full chunk followed by 1..15 bytes: a chunk shorter than its tag.
         for extra in 1..16 {
-            assert_eq!(plaintext_len(76 + 4112 + extra, C), Err(FormatError::Truncated));
+            assert_eq!(
+                plaintext_len(76 + 4112 + extra, C),
+                Err(FormatError::Truncated)
+            );
         }
         // A full chunk followed by an empty chunk: never written by the sealer.
-        assert_eq!(plaintext_len(76 + 4112 + 16, C), Err(FormatError::BadChunkLength));
+        assert_eq!(
+            plaintext_len(76 + 4112 + 16, C),
+            Err(FormatError::BadChunkLength)
+        );
         assert_eq!(plaintext_len(u64::MAX, C), Err(FormatError::OutOfBounds));
     }
 
     #[test]
     fn ranges_cover_exactly_the_chunks_needed() {
         let r = plan_range(10_000, C, 4095..4097).unwrap();
-        assert_eq!((r.first, r.last, r.final_index, r.skip, r.len), (0, 1, 2, 4095, 2));
+        assert_eq!(
+            (r.first, r.last, r.final_index, r.skip, r.len),
+            (0, 1, 2, 4095, 2)
+        );
         assert_eq!(r.sealed, 76..76 + 2 * 4112);
         let r = plan_range(10_000, C, 9_999..10_000).unwrap();
         assert_eq!((r.first, r.last), (2, 2));
         assert_eq!(r.sealed.end, sealed_len(10_000, C).unwrap());
         assert_eq!(plan_range(10, C, 5..11), Err(FormatError::OutOfBounds));
-        assert_eq!(plan_range(10, C, 6..5), Err(FormatError::OutOfBounds));
+        let reversed = core::ops::Range { start: 6, end: 5 };
+        assert_eq!(plan_range(10, C, reversed), Err(FormatError::OutOfBounds));
         assert_eq!(plan_range(0, C, 0..0).unwrap().len, 0);
     }
 
@@ -275,8 +380,14 @@ mod tests {
         assert_eq!(l.sealed_len(), s1 + s2 + sealed_len(3000, C).unwrap());
         let plan = l.plan_range(4999..5001).unwrap();
         assert_eq!(plan.len(), 2);
-        assert_eq!((plan[0].part, plan[0].chunks.first, plan[0].chunks.len), (p(1), 1, 1));
-        assert_eq!((plan[1].part, plan[1].position, plan[1].chunks.skip), (p(5), 2, 0));
+        assert_eq!(
+            (plan[0].part, plan[0].chunks.first, plan[0].chunks.len),
+            (p(1), 1, 1)
+        );
+        assert_eq!(
+            (plan[1].part, plan[1].position, plan[1].chunks.skip),
+            (p(5), 2, 0)
+        );
         assert_eq!(plan[1].header, s1 + s2..s1 + s2 + 76);
         assert!(MultipartLayout::new(C, [(p(2), 1), (p(2), 1)]).is_err());
         assert!(MultipartLayout::new(C, []).is_err());

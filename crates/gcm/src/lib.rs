@@ -4,21 +4,25 @@ pub mod aead;
 mod backend;
 pub mod buffer;
 mod error;
-pub mod io;
 pub mod format;
+pub mod io;
 mod key;
 pub mod layout;
-mod stream;
+pub mod stream;
 
 pub use aead::Aes256Gcm;
-pub use buffer::{open_object_range, open_part, open_range, seal_part, seal_part_into, seal_parts};
 pub use backend::BackendKind;
+pub use buffer::{
+    open_object_range, open_object_range_with, open_part, open_range, open_range_with, open_with,
+    seal_part, seal_part_into, seal_parts, seal_with,
+};
 pub use error::{Error, FormatError};
-pub use io::{Decryptor, Encryptor};
 pub use format::{ChunkSize, HEADER_LEN, PartNumber};
+pub use io::{Decryptor, Encryptor};
 pub use key::{DataKey, fill_random};
-pub use layout::{ChunkRange, MultipartLayout, PartRange};
-pub use stream::{PartOpener, PartSealer};
+pub use layout::{ChunkRange, Geometry, MultipartLayout, PartRange};
+pub use stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run};
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation, reason = "test code with small lengths")]
 mod golden;

@@ -2,7 +2,9 @@
 //!
 //! A [`PartSealer`] or [`PartOpener`] holds the part's subkey and header; sealing chunk `i`
 //! depends on its arguments only (index, final flag, bytes), so chunks may be sealed on any
-//! thread in any order. The wire layout is in [`crate::format`].
+//! thread in any order. [`ChunkSealer`] / [`ChunkOpener`] name that contract, so that the buffer
+//! and streaming APIs also drive other codecs built from sealed streams (the two layers of
+//! `s3seal-dsse`). The wire layout is in [`crate::format`].
 
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -15,9 +17,70 @@ use crate::format::{
     COMMITMENT_LEN, ChunkSize, HEADER_LEN, Header, PartNumber, SALT_LEN, TAG_LEN, chunk_nonce,
 };
 use crate::key::{DataKey, fill_random};
+use crate::layout::Geometry;
 
 /// Label that opens the HKDF info string of format v1.
 const INFO_LABEL: &[u8] = b"s3seal/v1/aes-256-gcm";
+
+/// The stateless chunk primitive on the sealing side: seal chunk `index` of one part from its
+/// arguments only, on any thread in any order. [`PartSealer`] implements it for one sealed
+/// stream; `s3seal-dsse` for two layers. The buffer and streaming APIs drive it.
+pub trait ChunkSealer: Sync {
+    /// The bytes written before the first chunk.
+    fn header_bytes(&self) -> &[u8];
+    /// Header length, chunk size and per-chunk overhead.
+    fn geometry(&self) -> Geometry;
+    /// Seals chunk `index` from `input` into `output` (`input.len()` + overhead bytes).
+    ///
+    /// # Errors
+    /// [`FormatError::BadChunkLength`] if `input` does not fit the position;
+    /// [`Error::LengthMismatch`] for a wrong `output` size.
+    fn seal_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), Error>;
+}
+
+/// The opening side of [`ChunkSealer`], for a part whose header has already been checked.
+pub trait ChunkOpener: Sync {
+    /// Header length, chunk size and per-chunk overhead.
+    fn geometry(&self) -> Geometry;
+    /// Opens chunk `index` from `input` into `output` (`input.len()` − overhead bytes).
+    ///
+    /// # Errors
+    /// [`Error::Authentication`] (output zeroed); [`FormatError::BadChunkLength`] if the length
+    /// cannot be a chunk at this position; [`Error::LengthMismatch`] for a wrong `output` size.
+    fn open_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), Error>;
+}
+
+/// Checks that a chunk of `len` plaintext bytes fits position (`index`, `last`) when full chunks
+/// hold `chunk` bytes: non-final chunks are full, the final one holds 1..=`chunk` bytes, or 0
+/// only as the sole chunk of an empty part.
+///
+/// # Errors
+/// [`FormatError::BadChunkLength`].
+pub fn check_chunk_len(chunk: u64, index: u32, last: bool, len: usize) -> Result<(), Error> {
+    let len = len as u64;
+    let ok = if last {
+        len <= chunk && (len > 0 || index == 0)
+    } else {
+        len == chunk
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(FormatError::BadChunkLength.into())
+    }
+}
 
 /// Derives the part subkey and the commitment from the data key, the salt, the header fields
 /// that precede the salt, and the caller's context.
@@ -39,10 +102,16 @@ fn derive(
     (Aes256Gcm::new(&subkey), commitment)
 }
 
-/// Checks that a chunk of `len` plaintext bytes fits position (`index`, `last`).
-fn check_chunk_len(chunk: ChunkSize, index: u32, last: bool, len: usize) -> Result<(), Error> {
-    let ok = if last { len <= chunk.bytes() && (len > 0 || index == 0) } else { len == chunk.bytes() };
-    if ok { Ok(()) } else { Err(FormatError::BadChunkLength.into()) }
+fn geometry_of(chunk: ChunkSize, outer: bool) -> Geometry {
+    let g = Geometry::single(chunk);
+    if outer {
+        Geometry {
+            chunk: g.chunk + TAG_LEN as u64,
+            ..g
+        }
+    } else {
+        g
+    }
 }
 
 /// Seals the chunks of one part. Create one per part (and per re-upload of a part): each gets a
@@ -50,15 +119,15 @@ fn check_chunk_len(chunk: ChunkSize, index: u32, last: bool, len: usize) -> Resu
 pub struct PartSealer {
     aead: Aes256Gcm,
     header: [u8; HEADER_LEN],
-    part: PartNumber,
-    chunk: ChunkSize,
+    fields: Header,
 }
 
 impl core::fmt::Debug for PartSealer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PartSealer")
-            .field("part", &self.part)
-            .field("chunk", &self.chunk)
+            .field("part", &self.fields.part)
+            .field("chunk", &self.fields.chunk_size)
+            .field("outer", &self.fields.outer)
             .finish_non_exhaustive()
     }
 }
@@ -77,7 +146,23 @@ impl PartSealer {
     ) -> Result<Self, Error> {
         let mut salt = [0u8; SALT_LEN];
         fill_random(&mut salt)?;
-        Ok(Self::with_salt(key, context, part, chunk, salt))
+        Ok(Self::with_salt(key, context, part, chunk, false, salt))
+    }
+
+    /// A sealer for the outer layer of a two-layer part (header flag `outer`): its chunks'
+    /// plaintexts are the inner layer's sealed chunks, `chunk + 16` bytes each.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the OS random generator fails.
+    pub fn new_outer(
+        key: &DataKey,
+        context: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+    ) -> Result<Self, Error> {
+        let mut salt = [0u8; SALT_LEN];
+        fill_random(&mut salt)?;
+        Ok(Self::with_salt(key, context, part, chunk, true, salt))
     }
 
     /// As [`Self::new`] with a given salt: for golden vectors only, where the salt is fixed.
@@ -86,13 +171,24 @@ impl PartSealer {
         context: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
+        outer: bool,
         salt: [u8; SALT_LEN],
     ) -> Self {
-        let mut header =
-            Header { chunk_size: chunk, part, salt, commitment: [0; COMMITMENT_LEN] }.write();
-        let (aead, commitment) = derive(key, &salt, &header[4..12], context);
-        header[44..76].copy_from_slice(&commitment);
-        PartSealer { aead, header, part, chunk }
+        let mut fields = Header {
+            chunk_size: chunk,
+            outer,
+            part,
+            salt,
+            commitment: [0; COMMITMENT_LEN],
+        };
+        let unsigned = fields.write();
+        let (aead, commitment) = derive(key, &salt, &unsigned[4..12], context);
+        fields.commitment = commitment;
+        PartSealer {
+            aead,
+            header: fields.write(),
+            fields,
+        }
     }
 
     /// The header to write before the chunks.
@@ -101,53 +197,62 @@ impl PartSealer {
         &self.header
     }
 
-    /// The plaintext chunk size.
+    /// The plaintext chunk size named in the header.
     #[must_use]
     pub fn chunk_size(&self) -> ChunkSize {
-        self.chunk
+        self.fields.chunk_size
     }
 
     /// The part number.
     #[must_use]
     pub fn part(&self) -> PartNumber {
-        self.part
-    }
-
-    /// Seals chunk `index` from `input` into `output` (`input.len() + 16` bytes: ciphertext then
-    /// tag). Every chunk but the last must be exactly the chunk size.
-    ///
-    /// # Errors
-    /// [`FormatError::BadChunkLength`] if the length does not fit the position;
-    /// [`Error::LengthMismatch`] if `output` is not `input.len() + 16` bytes.
-    pub fn seal_chunk_to(
-        &self,
-        index: u32,
-        last: bool,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> Result<(), Error> {
-        check_chunk_len(self.chunk, index, last, input.len())?;
-        if output.len() != input.len() + TAG_LEN {
-            return Err(Error::LengthMismatch);
-        }
-        let (ct, tag_out) = output.split_at_mut(input.len());
-        let nonce = chunk_nonce(self.part, index, last);
-        let tag = self.aead.seal_to(&nonce, &self.header, input, ct)?;
-        tag_out.copy_from_slice(&tag);
-        Ok(())
+        self.fields.part
     }
 
     /// Seals chunk `index` in place: `buf` holds the plaintext followed by 16 bytes of room that
     /// receive the tag.
     ///
     /// # Errors
-    /// As [`Self::seal_chunk_to`]; [`FormatError::BadChunkLength`] if `buf` is shorter than a tag.
+    /// [`FormatError::BadChunkLength`] if the plaintext does not fit the position.
     pub fn seal_chunk_in_place(&self, index: u32, last: bool, buf: &mut [u8]) -> Result<(), Error> {
-        let len = buf.len().checked_sub(TAG_LEN).ok_or(FormatError::BadChunkLength)?;
-        check_chunk_len(self.chunk, index, last, len)?;
+        let len = buf
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(FormatError::BadChunkLength)?;
+        check_chunk_len(self.geometry().chunk, index, last, len)?;
         let (pt, tag_out) = buf.split_at_mut(len);
-        let nonce = chunk_nonce(self.part, index, last);
-        let tag = self.aead.seal_in_place_separate_tag(&nonce, &self.header, pt)?;
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        let tag = self
+            .aead
+            .seal_in_place_separate_tag(&nonce, &self.header, pt)?;
+        tag_out.copy_from_slice(&tag);
+        Ok(())
+    }
+}
+
+impl ChunkSealer for PartSealer {
+    fn header_bytes(&self) -> &[u8] {
+        &self.header
+    }
+
+    fn geometry(&self) -> Geometry {
+        geometry_of(self.fields.chunk_size, self.fields.outer)
+    }
+
+    fn seal_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), Error> {
+        check_chunk_len(self.geometry().chunk, index, last, input.len())?;
+        if output.len() != input.len() + TAG_LEN {
+            return Err(Error::LengthMismatch);
+        }
+        let (ct, tag_out) = output.split_at_mut(input.len());
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        let tag = self.aead.seal_to(&nonce, &self.header, input, ct)?;
         tag_out.copy_from_slice(&tag);
         Ok(())
     }
@@ -165,22 +270,47 @@ impl core::fmt::Debug for PartOpener {
         f.debug_struct("PartOpener")
             .field("part", &self.fields.part)
             .field("chunk", &self.fields.chunk_size)
+            .field("outer", &self.fields.outer)
             .finish_non_exhaustive()
     }
 }
 
 impl PartOpener {
-    /// Parses `header` (the first 76 bytes of a sealed part), checks that it is part
-    /// `expected_part`, derives the subkey and checks the key commitment in constant time.
+    /// Parses `header` (the first 76 bytes of a sealed part), checks that it is a single-layer
+    /// part numbered `expected_part`, derives the subkey and checks the key commitment in
+    /// constant time.
     ///
     /// # Errors
     /// Any [`FormatError`] of [`Header::read`]; [`FormatError::PartNumberMismatch`];
-    /// [`FormatError::CommitmentMismatch`] for a wrong key or wrong context — before any chunk
-    /// is opened.
+    /// [`FormatError::LayerMismatch`]; [`FormatError::CommitmentMismatch`] for a wrong key or
+    /// wrong context — before any chunk is opened.
     pub fn new(
         key: &DataKey,
         context: &[u8],
         expected_part: PartNumber,
+        header: &[u8],
+    ) -> Result<Self, Error> {
+        Self::open(key, context, expected_part, false, header)
+    }
+
+    /// As [`Self::new`] for the outer layer of a two-layer part.
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    pub fn new_outer(
+        key: &DataKey,
+        context: &[u8],
+        expected_part: PartNumber,
+        header: &[u8],
+    ) -> Result<Self, Error> {
+        Self::open(key, context, expected_part, true, header)
+    }
+
+    fn open(
+        key: &DataKey,
+        context: &[u8],
+        expected_part: PartNumber,
+        outer: bool,
         header: &[u8],
     ) -> Result<Self, Error> {
         let fields = Header::read(header)?;
@@ -191,13 +321,20 @@ impl PartOpener {
             }
             .into());
         }
+        if fields.outer != outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
         let mut bytes = [0u8; HEADER_LEN];
         bytes.copy_from_slice(&header[..HEADER_LEN]);
         let (aead, commitment) = derive(key, &fields.salt, &bytes[4..12], context);
         if !bool::from(commitment.ct_eq(&fields.commitment)) {
             return Err(FormatError::CommitmentMismatch.into());
         }
-        Ok(PartOpener { aead, header: bytes, fields })
+        Ok(PartOpener {
+            aead,
+            header: bytes,
+            fields,
+        })
     }
 
     /// The parsed header.
@@ -206,27 +343,53 @@ impl PartOpener {
         &self.fields
     }
 
-    /// The plaintext chunk size.
+    /// The plaintext chunk size named in the header.
     #[must_use]
     pub fn chunk_size(&self) -> ChunkSize {
         self.fields.chunk_size
     }
 
-    /// Opens chunk `index` from `input` (ciphertext then tag) into `output`
-    /// (`input.len() − 16` bytes).
+    /// Opens chunk `index` in place; `buf` is ciphertext then tag. Returns the plaintext prefix.
     ///
     /// # Errors
-    /// [`Error::Authentication`] (output zeroed); [`FormatError::BadChunkLength`] if the length
-    /// cannot be a chunk at this position; [`Error::LengthMismatch`] for a wrong `output` size.
-    pub fn open_chunk_to(
+    /// As [`ChunkOpener::open_chunk_to`]; on failure `buf` is zeroed.
+    pub fn open_chunk_in_place<'a>(
+        &self,
+        index: u32,
+        last: bool,
+        buf: &'a mut [u8],
+    ) -> Result<&'a mut [u8], Error> {
+        let len = buf
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(FormatError::BadChunkLength)?;
+        check_chunk_len(self.geometry().chunk, index, last, len)?;
+        let (ct, tag) = buf.split_at_mut(len);
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(tag);
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        self.aead.open_in_place(&nonce, &self.header, ct, &t)?;
+        Ok(ct)
+    }
+}
+
+impl ChunkOpener for PartOpener {
+    fn geometry(&self) -> Geometry {
+        geometry_of(self.fields.chunk_size, self.fields.outer)
+    }
+
+    fn open_chunk_to(
         &self,
         index: u32,
         last: bool,
         input: &[u8],
         output: &mut [u8],
     ) -> Result<(), Error> {
-        let len = input.len().checked_sub(TAG_LEN).ok_or(FormatError::BadChunkLength)?;
-        check_chunk_len(self.fields.chunk_size, index, last, len)?;
+        let len = input
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(FormatError::BadChunkLength)?;
+        check_chunk_len(self.geometry().chunk, index, last, len)?;
         if output.len() != len {
             return Err(Error::LengthMismatch);
         }
@@ -236,83 +399,79 @@ impl PartOpener {
         let nonce = chunk_nonce(self.fields.part, index, last);
         self.aead.open_to(&nonce, &self.header, ct, output, &t)
     }
+}
 
-    /// Opens chunk `index` in place; `buf` is ciphertext then tag. Returns the plaintext prefix.
-    ///
-    /// # Errors
-    /// As [`Self::open_chunk_to`]; on failure `buf` is zeroed.
-    pub fn open_chunk_in_place<'a>(
-        &self,
-        index: u32,
-        last: bool,
-        buf: &'a mut [u8],
-    ) -> Result<&'a mut [u8], Error> {
-        let len = buf.len().checked_sub(TAG_LEN).ok_or(FormatError::BadChunkLength)?;
-        check_chunk_len(self.fields.chunk_size, index, last, len)?;
-        let (ct, tag) = buf.split_at_mut(len);
-        let mut t = [0u8; TAG_LEN];
-        t.copy_from_slice(tag);
-        let nonce = chunk_nonce(self.fields.part, index, last);
-        self.aead.open_in_place(&nonce, &self.header, ct, &t)?;
-        Ok(ct)
+/// After chunk `index` failed to open at its claimed position, tells what the failure was: a
+/// full chunk that opens as final is [`FormatError::TrailingData`] (more follows the real end),
+/// a final chunk that opens as non-final is [`FormatError::Truncated`] (the real final chunk is
+/// missing); anything else is [`Error::Authentication`]. Runs only on the failure path; the
+/// trial plaintext is zeroed.
+fn classify_failure<O: ChunkOpener + ?Sized>(
+    opener: &O,
+    index: u32,
+    was_last: bool,
+    input: &[u8],
+) -> Error {
+    let g = opener.geometry();
+    if input.len() as u64 != g.sealed_chunk() {
+        return Error::Authentication;
     }
-
-    /// After chunk `index` failed to open at its claimed position, tells what the failure was:
-    /// a full chunk that opens as final is [`FormatError::TrailingData`] (more follows the real
-    /// end), a final chunk that opens as non-final is [`FormatError::Truncated`] (the real final
-    /// chunk is missing); anything else is [`Error::Authentication`]. Runs only on the failure
-    /// path; the trial plaintext is zeroed.
-    #[must_use]
-    pub(crate) fn classify_failure(&self, index: u32, was_last: bool, input: &[u8]) -> Error {
-        let Some(len) = input.len().checked_sub(TAG_LEN) else {
-            return FormatError::Truncated.into();
-        };
-        if len != self.fields.chunk_size.bytes() {
-            return Error::Authentication;
-        }
-        let mut scratch = Zeroizing::new(vec![0u8; len]);
-        match self.open_chunk_to(index, !was_last, input, &mut scratch) {
-            Ok(()) if was_last => FormatError::Truncated.into(),
-            Ok(()) => FormatError::TrailingData.into(),
-            Err(_) => Error::Authentication,
-        }
+    let Ok(len) = usize::try_from(g.chunk) else {
+        return Error::Authentication;
+    };
+    let mut scratch = Zeroizing::new(vec![0u8; len]);
+    match opener.open_chunk_to(index, !was_last, input, &mut scratch) {
+        Ok(()) if was_last => FormatError::Truncated.into(),
+        Ok(()) => FormatError::TrailingData.into(),
+        Err(_) => Error::Authentication,
     }
 }
 
 /// Opens a run of consecutive chunks `first..` from `sealed` (the chunks back to back: full
-/// chunks, then a tail chunk that may be shorter) in parallel, and returns their plaintext.
-/// `final_index` is the part's final chunk, flagged final when it falls in the run.
+/// chunks, then a tail chunk that may be shorter) in parallel on the current rayon pool, and
+/// returns their plaintext. `final_index` is the part's final chunk, flagged final when it falls
+/// in the run (pass an index past the run when it does not).
 ///
 /// The tail chunk is always opened on its own, so a run never passes without its last chunk
-/// being authenticated, even when that chunk is empty. On failure nothing is returned; the
-/// failure is classified ([`PartOpener::classify_failure`]) by the lowest failing chunk, so the
-/// error does not depend on thread scheduling.
-pub(crate) fn open_run(
-    opener: &PartOpener,
+/// authenticated, even when that chunk is empty. On failure nothing is returned and the failure
+/// is classified by the lowest failing chunk, so the error does not depend on scheduling.
+///
+/// # Errors
+/// [`FormatError::Truncated`], [`FormatError::TrailingData`], [`Error::Authentication`],
+/// [`Error::TooManyChunks`].
+pub fn open_run<O: ChunkOpener + ?Sized>(
+    opener: &O,
     first: u32,
     final_index: u32,
     sealed: &[u8],
 ) -> Result<bytes::BytesMut, Error> {
     use rayon::prelude::*;
-    let chunk = opener.chunk_size();
-    let (c, sc) = (chunk.bytes(), chunk.sealed_bytes());
+    let g = opener.geometry();
+    let to_usize = |v: u64| usize::try_from(v).map_err(|_| Error::TooManyChunks);
+    let (c, sc, t) = (
+        to_usize(g.chunk)?,
+        to_usize(g.sealed_chunk())?,
+        to_usize(g.overhead)?,
+    );
     let n_body = sealed.len().saturating_sub(1) / sc;
     let (body, tail) = sealed.split_at(n_body * sc);
-    let tail_index = first.checked_add(u32::try_from(n_body).map_err(|_| Error::TooManyChunks)?);
-    let tail_index = tail_index.ok_or(Error::TooManyChunks)?;
-    let last_body = |e: Error| match n_body.checked_sub(1) {
-        // The run ends in a chunk that cannot be valid; if the chunk before it opens as final,
-        // the real stream ended there and the rest is trailing data.
-        Some(k) => match opener.classify_failure(tail_index - 1, false, &body[k * sc..]) {
+    let tail_index = u32::try_from(n_body)
+        .ok()
+        .and_then(|n| first.checked_add(n))
+        .ok_or(Error::TooManyChunks)?;
+    // When the run ends in a chunk that cannot be valid: if the chunk before it opens as
+    // final, the real stream ended there and the rest is trailing data.
+    let trailing_or = |e: Error| match n_body.checked_sub(1) {
+        Some(k) => match classify_failure(opener, tail_index - 1, false, &body[k * sc..]) {
             Error::Format(FormatError::TrailingData) => FormatError::TrailingData.into(),
             _ => e,
         },
         None => e,
     };
-    if tail.len() < TAG_LEN {
-        return Err(last_body(FormatError::Truncated.into()));
+    if tail.len() < t {
+        return Err(trailing_or(FormatError::Truncated.into()));
     }
-    let mut out = bytes::BytesMut::zeroed(n_body * c + tail.len() - TAG_LEN);
+    let mut out = bytes::BytesMut::zeroed(n_body * c + tail.len() - t);
     let (out_body, out_tail) = out.split_at_mut(n_body * c);
     let (body_failed, tail_ok) = rayon::join(
         || {
@@ -320,18 +479,35 @@ pub(crate) fn open_run(
                 .zip(out_body.par_chunks_mut(c))
                 .enumerate()
                 .filter_map(|(i, (ct, pt))| {
-                    let idx = first + u32::try_from(i).ok()?; // i < n_body: fits, no overflow
-                    opener.open_chunk_to(idx, idx == final_index, ct, pt).is_err().then_some(i)
+                    // i < n_body, so first + i <= tail_index fits in u32.
+                    let idx = first + u32::try_from(i).ok()?;
+                    opener
+                        .open_chunk_to(idx, idx == final_index, ct, pt)
+                        .is_err()
+                        .then_some(i)
                 })
                 .min()
         },
-        || opener.open_chunk_to(tail_index, tail_index == final_index, tail, out_tail).is_ok(),
+        || {
+            opener
+                .open_chunk_to(tail_index, tail_index == final_index, tail, out_tail)
+                .is_ok()
+        },
     );
-    let failed = body_failed.or((!tail_ok).then_some(n_body));
-    let Some(i) = failed else { return Ok(out) };
+    let Some(i) = body_failed.or((!tail_ok).then_some(n_body)) else {
+        return Ok(out);
+    };
     out.zeroize();
     let idx = first + u32::try_from(i).map_err(|_| Error::TooManyChunks)?;
-    let ct = if i == n_body { tail } else { &body[i * sc..(i + 1) * sc] };
-    let err = opener.classify_failure(idx, idx == final_index, ct);
-    if i == n_body && err == Error::Authentication { Err(last_body(err)) } else { Err(err) }
+    let ct = if i == n_body {
+        tail
+    } else {
+        &body[i * sc..(i + 1) * sc]
+    };
+    let err = classify_failure(opener, idx, idx == final_index, ct);
+    if i == n_body && err == Error::Authentication {
+        Err(trailing_or(err))
+    } else {
+        Err(err)
+    }
 }

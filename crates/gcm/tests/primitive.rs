@@ -1,6 +1,13 @@
 //! The AES-256-GCM primitive against the RustCrypto `aes-gcm` crate: random keys, nonces and AAD,
 //! every length 0..=300 and lengths around chunk boundaries, in place and in → out.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    reason = "test code: a panic is the failure report; lengths are small"
+)]
+
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use proptest::prelude::*;
 use s3seal_gcm::{Aes256Gcm, BackendKind, Error};
@@ -8,7 +15,9 @@ use s3seal_gcm::{Aes256Gcm, BackendKind, Error};
 fn reference(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], pt: &[u8]) -> (Vec<u8>, [u8; 16]) {
     let c = aes_gcm::Aes256Gcm::new(key.into());
     let mut buf = pt.to_vec();
-    let tag = c.encrypt_inout_detached(nonce.into(), aad, buf.as_mut_slice().into()).unwrap();
+    let tag = c
+        .encrypt_inout_detached(nonce.into(), aad, buf.as_mut_slice().into())
+        .unwrap();
     (buf, tag.into())
 }
 
@@ -17,7 +26,13 @@ fn check(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], pt: &[u8]) {
     for &kind in BackendKind::ALL.iter().filter(|k| k.is_available()) {
         let ours = Aes256Gcm::with_backend(key, kind).unwrap();
         let mut buf = pt.to_vec();
-        assert_eq!(ours.seal_in_place_separate_tag(nonce, aad, &mut buf).unwrap(), tag, "{kind:?} len {}", pt.len());
+        assert_eq!(
+            ours.seal_in_place_separate_tag(nonce, aad, &mut buf)
+                .unwrap(),
+            tag,
+            "{kind:?} len {}",
+            pt.len()
+        );
         assert_eq!(buf, ct, "{kind:?} len {}", pt.len());
         let mut out = vec![0u8; pt.len()];
         assert_eq!(ours.seal_to(nonce, aad, pt, &mut out).unwrap(), tag);
@@ -28,7 +43,10 @@ fn check(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], pt: &[u8]) {
         let mut bad = tag;
         bad[pt.len() % 16] ^= 1;
         let mut buf = ct.clone();
-        assert_eq!(ours.open_in_place(nonce, aad, &mut buf, &bad), Err(Error::Authentication));
+        assert_eq!(
+            ours.open_in_place(nonce, aad, &mut buf, &bad),
+            Err(Error::Authentication)
+        );
         assert!(buf.iter().all(|&b| b == 0));
     }
 }
@@ -61,6 +79,9 @@ proptest! {
 #[test]
 fn mismatched_in_out_lengths_are_refused() {
     let k = Aes256Gcm::new(&[7; 32]);
-    assert_eq!(k.seal_to(&[0; 12], b"", &[1; 5], &mut [0; 4]), Err(Error::LengthMismatch));
+    assert_eq!(
+        k.seal_to(&[0; 12], b"", &[1; 5], &mut [0; 4]),
+        Err(Error::LengthMismatch)
+    );
     assert_eq!(format!("{k:?}").contains("backend"), true);
 }

@@ -1,6 +1,13 @@
 //! The sealed-stream format: round trips, every truncation and bit flip, chunk reordering,
 //! thread-count determinism, ranges, and the streaming reader and writer.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    reason = "test code: a panic is the failure report; lengths are small"
+)]
+
 use std::io::{Read, Write};
 
 use proptest::prelude::*;
@@ -18,7 +25,9 @@ fn key() -> DataKey {
 }
 
 fn data(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
 }
 
 fn part(n: u32) -> PartNumber {
@@ -29,10 +38,27 @@ const CTX: &[u8] = b"bucket=b/key=k/version=1";
 
 #[test]
 fn round_trip_at_sizes_around_chunk_boundaries() {
-    for len in [0, 1, 15, 16, 17, 4095, 4096, 4097, 8191, 8192, 8193, 3 * 4096, 3 * 4096 + 1] {
+    for len in [
+        0,
+        1,
+        15,
+        16,
+        17,
+        4095,
+        4096,
+        4097,
+        8191,
+        8192,
+        8193,
+        3 * 4096,
+        3 * 4096 + 1,
+    ] {
         let pt = data(len);
         let sealed = seal_part(&key(), CTX, PartNumber::SINGLE, C4K, &pt).unwrap();
-        assert_eq!(sealed.len() as u64, layout::sealed_len(len as u64, C4K).unwrap());
+        assert_eq!(
+            sealed.len() as u64,
+            layout::sealed_len(len as u64, C4K).unwrap()
+        );
         let opened = open_part(&key(), CTX, PartNumber::SINGLE, &sealed).unwrap();
         assert_eq!(&opened[..], &pt[..], "len {len}");
     }
@@ -50,7 +76,10 @@ fn every_truncation_and_every_bit_flip_is_rejected() {
     for i in 0..buf.len() {
         for bit in 0..8 {
             buf[i] ^= 1 << bit;
-            assert!(open_part(&key(), CTX, part(3), &buf).is_err(), "flip at byte {i} bit {bit}");
+            assert!(
+                open_part(&key(), CTX, part(3), &buf).is_err(),
+                "flip at byte {i} bit {bit}"
+            );
             buf[i] ^= 1 << bit;
         }
     }
@@ -63,9 +92,15 @@ fn truncation_errors_say_truncated_where_the_length_tells() {
     let sealed = seal_part(&key(), CTX, part(1), C4K, &pt).unwrap();
     // Dropping the final chunk leaves two full chunks, the second not flagged final.
     let dropped = &sealed[..HEADER_LEN + 2 * SC];
-    assert_eq!(open_part(&key(), CTX, part(1), dropped), Err(FormatError::Truncated.into()));
+    assert_eq!(
+        open_part(&key(), CTX, part(1), dropped),
+        Err(FormatError::Truncated.into())
+    );
     // Ending inside the header or with less than a tag in the last chunk.
-    assert_eq!(open_part(&key(), CTX, part(1), &sealed[..40]), Err(FormatError::Truncated.into()));
+    assert_eq!(
+        open_part(&key(), CTX, part(1), &sealed[..40]),
+        Err(FormatError::Truncated.into())
+    );
     let r = open_part(&key(), CTX, part(1), &sealed[..HEADER_LEN + SC + 7]);
     assert_eq!(r, Err(FormatError::Truncated.into()));
 }
@@ -82,15 +117,35 @@ fn reorder_duplicate_drop_and_append_are_rejected_each_with_its_error() {
     );
     let open = |parts: &[&[u8]]| open_part(&key(), CTX, part(1), &parts.concat());
     assert_eq!(open(&[h, c1, c0, c2]), Err(Error::Authentication), "swap");
-    assert_eq!(open(&[h, c0, c0, c2]), Err(Error::Authentication), "duplicate");
-    assert_eq!(open(&[h, c0, c1]), Err(FormatError::Truncated.into()), "dropped final chunk");
+    assert_eq!(
+        open(&[h, c0, c0, c2]),
+        Err(Error::Authentication),
+        "duplicate"
+    );
+    assert_eq!(
+        open(&[h, c0, c1]),
+        Err(FormatError::Truncated.into()),
+        "dropped final chunk"
+    );
     assert!(open(&[h, c0, c1, c2, b"x"]).is_err(), "appended byte");
 
     // A part whose final chunk is full: anything appended is trailing data.
-    let full = seal_part(&key(), CTX, part(1), C4K, &data(2 * 4096)).unwrap().to_vec();
-    for extra in [&[0u8; 1][..], &[0; 16], &[0; 100], &full[HEADER_LEN..HEADER_LEN + SC]] {
+    let full = seal_part(&key(), CTX, part(1), C4K, &data(2 * 4096))
+        .unwrap()
+        .to_vec();
+    for extra in [
+        &[0u8; 1][..],
+        &[0; 16],
+        &[0; 100],
+        &full[HEADER_LEN..HEADER_LEN + SC],
+    ] {
         let r = open_part(&key(), CTX, part(1), &[&full[..], extra].concat());
-        assert_eq!(r, Err(FormatError::TrailingData.into()), "append {} bytes", extra.len());
+        assert_eq!(
+            r,
+            Err(FormatError::TrailingData.into()),
+            "append {} bytes",
+            extra.len()
+        );
     }
 }
 
@@ -100,10 +155,17 @@ fn wrong_key_context_or_part_fails_at_the_header() {
     let other = DataKey::from_bytes([0x43; 32]);
     let cm = Err(FormatError::CommitmentMismatch.into());
     assert_eq!(open_part(&other, CTX, part(2), &sealed), cm);
-    assert_eq!(open_part(&key(), b"bucket=b/key=moved/version=1", part(2), &sealed), cm);
+    assert_eq!(
+        open_part(&key(), b"bucket=b/key=moved/version=1", part(2), &sealed),
+        cm
+    );
     assert_eq!(
         open_part(&key(), CTX, part(3), &sealed),
-        Err(FormatError::PartNumberMismatch { expected: 3, found: 2 }.into())
+        Err(FormatError::PartNumberMismatch {
+            expected: 3,
+            found: 2
+        }
+        .into())
     );
     // Rewriting the header's part number breaks the commitment.
     let mut moved = sealed.to_vec();
@@ -128,10 +190,16 @@ fn output_is_identical_for_1_2_and_8_threads() {
     let outs: Vec<Vec<u8>> = [1, 2, 8]
         .iter()
         .map(|&n| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
             let mut out = vec![0u8; len];
-            pool.install(|| seal_part_into(&sealer, &pt, &mut out)).unwrap();
-            let opened = pool.install(|| open_part(&key(), CTX, part(9), &out)).unwrap();
+            pool.install(|| seal_part_into(&sealer, &pt, &mut out))
+                .unwrap();
+            let opened = pool
+                .install(|| open_part(&key(), CTX, part(9), &out))
+                .unwrap();
             assert_eq!(&opened[..], &pt[..]);
             out
         })
@@ -143,9 +211,22 @@ fn output_is_identical_for_1_2_and_8_threads() {
 fn check_range(pt: &[u8], sealed: &[u8], r: std::ops::Range<u64>) {
     let plan = plan_range(pt.len() as u64, C4K, r.clone()).unwrap();
     let bytes = &sealed[plan.sealed.start as usize..plan.sealed.end as usize];
-    let got =
-        open_range(&key(), CTX, PartNumber::SINGLE, C4K, &sealed[..HEADER_LEN], &plan, bytes).unwrap();
-    assert_eq!(&got[..], &pt[r.start as usize..r.end as usize], "range {r:?} of {}", pt.len());
+    let got = open_range(
+        &key(),
+        CTX,
+        PartNumber::SINGLE,
+        C4K,
+        &sealed[..HEADER_LEN],
+        &plan,
+        bytes,
+    )
+    .unwrap();
+    assert_eq!(
+        &got[..],
+        &pt[r.start as usize..r.end as usize],
+        "range {r:?} of {}",
+        pt.len()
+    );
 }
 
 #[test]
@@ -165,12 +246,22 @@ fn ranges_of_empty_one_byte_and_exact_multiple_objects() {
 #[test]
 fn a_tampered_chunk_outside_the_range_is_not_read_and_inside_it_fails() {
     let pt = data(4 * 4096);
-    let mut sealed = seal_part(&key(), CTX, PartNumber::SINGLE, C4K, &pt).unwrap().to_vec();
+    let mut sealed = seal_part(&key(), CTX, PartNumber::SINGLE, C4K, &pt)
+        .unwrap()
+        .to_vec();
     sealed[HEADER_LEN + 3 * SC + 5] ^= 1; // corrupt chunk 3
     check_range(&pt, &sealed, 0..3 * 4096);
     let plan = plan_range(pt.len() as u64, C4K, 3 * 4096..3 * 4096 + 1).unwrap();
     let bytes = &sealed[plan.sealed.start as usize..plan.sealed.end as usize];
-    let r = open_range(&key(), CTX, PartNumber::SINGLE, C4K, &sealed[..HEADER_LEN], &plan, bytes);
+    let r = open_range(
+        &key(),
+        CTX,
+        PartNumber::SINGLE,
+        C4K,
+        &sealed[..HEADER_LEN],
+        &plan,
+        bytes,
+    );
     assert_eq!(r, Err(Error::Authentication));
 }
 
@@ -232,17 +323,29 @@ proptest! {
 fn streaming_reader_fails_on_truncation_and_keeps_failing() {
     let pt = data(5 * 4096);
     let sealed = seal_part(&key(), CTX, part(1), C4K, &pt).unwrap();
-    for cut in [HEADER_LEN, HEADER_LEN + SC, HEADER_LEN + 2 * SC + 100, sealed.len() - 1] {
-        let mut dec = Decryptor::new(&sealed[..cut], &key(), CTX, part(1)).unwrap().with_batch(2);
+    for cut in [
+        HEADER_LEN,
+        HEADER_LEN + SC,
+        HEADER_LEN + 2 * SC + 100,
+        sealed.len() - 1,
+    ] {
+        let mut dec = Decryptor::new(&sealed[..cut], &key(), CTX, part(1))
+            .unwrap()
+            .with_batch(2);
         let mut out = Vec::new();
         let err = dec.read_to_end(&mut out).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "cut {cut}");
         assert!(out.len() % (2 * 4096) == 0, "released a partial batch");
         let mut more = [0u8; 10];
-        assert!(dec.read(&mut more).is_err(), "clean EOF after an error at cut {cut}");
+        assert!(
+            dec.read(&mut more).is_err(),
+            "clean EOF after an error at cut {cut}"
+        );
     }
     // Dropped without finish: no final chunk, so the reader reports truncation.
-    let mut enc = Encryptor::new(Vec::new(), &key(), CTX, part(1), C4K).unwrap().with_batch(1);
+    let mut enc = Encryptor::new(Vec::new(), &key(), CTX, part(1), C4K)
+        .unwrap()
+        .with_batch(1);
     enc.write_all(&pt).unwrap();
     enc.flush().unwrap();
     let mut dec_err = None;
@@ -259,7 +362,9 @@ fn streaming_reader_fails_on_truncation_and_keeps_failing() {
                 Ok(())
             }
         }
-        let mut enc = Encryptor::new(W(shared.clone()), &key(), CTX, part(1), C4K).unwrap().with_batch(1);
+        let mut enc = Encryptor::new(W(shared.clone()), &key(), CTX, part(1), C4K)
+            .unwrap()
+            .with_batch(1);
         enc.write_all(&pt).unwrap();
         drop(enc);
         let v = shared.lock().unwrap().clone();
@@ -288,7 +393,9 @@ fn streaming_reader_rejects_every_truncation_offset() {
         for cut in 0..sealed.len() {
             let read = Decryptor::new(&sealed[..cut], &key(), CTX, part(1)).and_then(|d| {
                 let mut out = Vec::new();
-                d.with_batch(batch).read_to_end(&mut out).map_err(|_| Error::Authentication)?;
+                d.with_batch(batch)
+                    .read_to_end(&mut out)
+                    .map_err(|_| Error::Authentication)?;
                 Ok(out)
             });
             assert!(read.is_err(), "batch {batch}: truncation at {cut} accepted");

@@ -1,18 +1,33 @@
 //! Known-answer tests: NIST CAVP and Wycheproof AES-256-GCM vectors, run against every backend
 //! this CPU supports, in the same test run. Sources and hashes: `tests/data/SOURCES.md`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    reason = "test code: a panic is the failure report; lengths are small"
+)]
+
 use s3seal_gcm::{Aes256Gcm, BackendKind};
 use sha2::{Digest, Sha256};
 
 fn data(name: &str, sha256: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(hex::encode(Sha256::digest(&bytes)), sha256, "{name} is not the vendored file");
+    assert_eq!(
+        hex::encode(Sha256::digest(&bytes)),
+        sha256,
+        "{name} is not the vendored file"
+    );
     String::from_utf8(bytes).unwrap()
 }
 
 fn backends() -> Vec<BackendKind> {
-    let all: Vec<_> = BackendKind::ALL.iter().copied().filter(|b| b.is_available()).collect();
+    let all: Vec<_> = BackendKind::ALL
+        .iter()
+        .copied()
+        .filter(|b| b.is_available())
+        .collect();
     assert!(all.contains(&BackendKind::Portable));
     all
 }
@@ -43,7 +58,12 @@ fn parse_rsp(text: &str) -> Vec<Case> {
             let (k, v) = (k.trim().to_owned(), v.trim().to_owned());
             if k == "Count" {
                 cases.extend(cur.take());
-                cur = Some(Case { iv_bits, tag_bits, fields: Default::default(), fail: false });
+                cur = Some(Case {
+                    iv_bits,
+                    tag_bits,
+                    fields: Default::default(),
+                    fail: false,
+                });
             }
             if let Some(c) = cur.as_mut() {
                 c.fields.insert(k, v);
@@ -51,7 +71,10 @@ fn parse_rsp(text: &str) -> Vec<Case> {
         }
     }
     cases.extend(cur);
-    cases.into_iter().filter(|c| c.iv_bits == 96 && c.tag_bits == 128).collect()
+    cases
+        .into_iter()
+        .filter(|c| c.iv_bits == 96 && c.tag_bits == 128)
+        .collect()
 }
 
 fn h(c: &Case, k: &str) -> Vec<u8> {
@@ -72,17 +95,26 @@ fn nist_cavp_gcm_encrypt_ext_iv_256() {
             let iv: [u8; 12] = h(c, "IV").try_into().unwrap();
             let aead = Aes256Gcm::with_backend(&key, backend).unwrap();
             let mut buf = h(c, "PT");
-            let tag = aead.seal_in_place_separate_tag(&iv, &h(c, "AAD"), &mut buf).unwrap();
+            let tag = aead
+                .seal_in_place_separate_tag(&iv, &h(c, "AAD"), &mut buf)
+                .unwrap();
             assert_eq!(buf, h(c, "CT"), "{backend:?} Count {}", c.fields["Count"]);
-            assert_eq!(tag.to_vec(), h(c, "Tag"), "{backend:?} Count {}", c.fields["Count"]);
+            assert_eq!(
+                tag.to_vec(),
+                h(c, "Tag"),
+                "{backend:?} Count {}",
+                c.fields["Count"]
+            );
         }
     }
 }
 
 #[test]
 fn nist_cavp_gcm_decrypt_256() {
-    let text =
-        data("gcmDecrypt256.rsp", "ed318735a517d5a85c82d2846c23dcf56e57a352fb0f0a163d9e7617a7bd12ad");
+    let text = data(
+        "gcmDecrypt256.rsp",
+        "ed318735a517d5a85c82d2846c23dcf56e57a352fb0f0a163d9e7617a7bd12ad",
+    );
     let cases = parse_rsp(&text);
     assert_eq!(cases.len(), 375);
     assert_eq!(cases.iter().filter(|c| c.fail).count(), 191);
@@ -96,7 +128,11 @@ fn nist_cavp_gcm_decrypt_256() {
             let mut buf = h(c, "CT");
             let r = aead.open_in_place(&iv, &h(c, "AAD"), &mut buf, &tag);
             if c.fail {
-                assert!(r.is_err(), "{backend:?} Count {} must fail", c.fields["Count"]);
+                assert!(
+                    r.is_err(),
+                    "{backend:?} Count {} must fail",
+                    c.fields["Count"]
+                );
                 assert!(buf.iter().all(|&b| b == 0), "output not zeroed on failure");
                 rejected += 1;
             } else {
@@ -138,8 +174,14 @@ fn wycheproof_aes_gcm_256_iv96() {
                     opened.unwrap_or_else(|e| panic!("{backend:?} tcId {id}: {e}"));
                     assert_eq!(ct, hx("msg"), "{backend:?} tcId {id}");
                     let mut pt = hx("msg");
-                    let t2 = aead.seal_in_place_separate_tag(&iv, &hx("aad"), &mut pt).unwrap();
-                    assert_eq!((pt, t2.to_vec()), (hx("ct"), tag.to_vec()), "{backend:?} tcId {id}");
+                    let t2 = aead
+                        .seal_in_place_separate_tag(&iv, &hx("aad"), &mut pt)
+                        .unwrap();
+                    assert_eq!(
+                        (pt, t2.to_vec()),
+                        (hx("ct"), tag.to_vec()),
+                        "{backend:?} tcId {id}"
+                    );
                     valid += 1;
                 }
             }

@@ -29,6 +29,21 @@ pub enum KeyIdError {
     /// An ARN that is not `arn:PARTITION:kms:REGION:ACCOUNT:key/ID` or `…:alias/NAME`.
     #[error("malformed KMS key ARN")]
     BadArn,
+    /// An account id that is not 12 decimal digits.
+    #[error("malformed account id")]
+    BadAccount,
+}
+
+/// Checks that `account` is a 12-digit account id.
+///
+/// # Errors
+/// [`KeyIdError::BadAccount`] otherwise.
+pub fn check_account(account: &str) -> Result<(), KeyIdError> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(KeyIdError::BadAccount)
+    }
 }
 
 /// A parsed `arn:PARTITION:kms:REGION:ACCOUNT:RESOURCE` for a KMS key or alias.
@@ -183,7 +198,7 @@ fn parse_arn(rest: &str) -> Result<KeyRef, KeyIdError> {
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let account_ok = check_account(account).is_ok();
     if !partition_ok || service != "kms" || !region_ok || !account_ok || resource.contains(':') {
         return Err(KeyIdError::BadArn);
     }
