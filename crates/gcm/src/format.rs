@@ -17,8 +17,9 @@
 //! ```
 //!
 //! * `ver` = 1, `alg` = 1 (AES-256-GCM, subkey and commitment from HKDF-SHA256).
-//! * `flg`: bit 0 = outer layer of a two-layer (DSSE) part, whose chunk plaintexts are the inner
-//!   layer's sealed chunks, `2^clog + 16` bytes each; other bits reserved, must be 0.
+//! * `flg`: bit 0 = outer layer of a two-layer (DSSE) part: its chunk `i` seals the inner
+//!   layer's ciphertext of chunk `i` with AAD = outer header ‖ inner tag of chunk `i` (see
+//!   `s3seal-dsse`); other bits reserved, must be 0.
 //! * `clog`: the plaintext chunk size is `2^clog` bytes, 4 KiB (12) to 4 MiB (22).
 //! * `part`: 0 for a single-part object, 1..=10000 for a part of a multipart upload.
 //! * Subkey and commitment: `HKDF-SHA256(ikm = data key, salt = salt, info = "s3seal/v1/aes-256-gcm"
@@ -147,8 +148,8 @@ impl PartNumber {
 pub struct Header {
     /// Plaintext chunk size.
     pub chunk_size: ChunkSize,
-    /// Flag bit 0: the outer layer of a two-layer part, whose chunk plaintexts are the inner
-    /// layer's sealed chunks (`chunk_size + 16` bytes each).
+    /// Flag bit 0: the outer layer of a two-layer part, whose chunks seal the inner layer's
+    /// ciphertext with the inner tag bound into the AAD.
     pub outer: bool,
     /// Part number.
     pub part: PartNumber,

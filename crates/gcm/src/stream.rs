@@ -102,16 +102,12 @@ fn derive(
     (Aes256Gcm::new(&subkey), commitment)
 }
 
-fn geometry_of(chunk: ChunkSize, outer: bool) -> Geometry {
-    let g = Geometry::single(chunk);
-    if outer {
-        Geometry {
-            chunk: g.chunk + TAG_LEN as u64,
-            ..g
-        }
-    } else {
-        g
-    }
+/// AAD of an outer-layer chunk: the outer header, then the inner layer's tag of the same chunk.
+fn outer_aad(header: &[u8; HEADER_LEN], inner_tag: &[u8; TAG_LEN]) -> [u8; HEADER_LEN + TAG_LEN] {
+    let mut aad = [0u8; HEADER_LEN + TAG_LEN];
+    aad[..HEADER_LEN].copy_from_slice(header);
+    aad[HEADER_LEN..].copy_from_slice(inner_tag);
+    aad
 }
 
 /// Seals the chunks of one part. Create one per part (and per re-upload of a part): each gets a
@@ -149,8 +145,9 @@ impl PartSealer {
         Ok(Self::with_salt(key, context, part, chunk, false, salt))
     }
 
-    /// A sealer for the outer layer of a two-layer part (header flag `outer`): its chunks'
-    /// plaintexts are the inner layer's sealed chunks, `chunk + 16` bytes each.
+    /// A sealer for the outer layer of a two-layer part (header flag `outer`): chunk `i` seals
+    /// the inner layer's ciphertext of chunk `i`, with the inner tag bound into its AAD. Use
+    /// [`Self::seal_outer_chunk_in_place`]; the [`ChunkSealer`] methods refuse an outer sealer.
     ///
     /// # Errors
     /// [`Error::Random`] if the OS random generator fails.
@@ -215,6 +212,9 @@ impl PartSealer {
     /// # Errors
     /// [`FormatError::BadChunkLength`] if the plaintext does not fit the position.
     pub fn seal_chunk_in_place(&self, index: u32, last: bool, buf: &mut [u8]) -> Result<(), Error> {
+        if self.fields.outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
         let len = buf
             .len()
             .checked_sub(TAG_LEN)
@@ -228,6 +228,27 @@ impl PartSealer {
         tag_out.copy_from_slice(&tag);
         Ok(())
     }
+
+    /// Outer layer: seals chunk `index` of the inner layer's ciphertext in place, with AAD =
+    /// this header ‖ `inner_tag`, and returns the outer tag.
+    ///
+    /// # Errors
+    /// [`FormatError::LayerMismatch`] on a single-layer sealer; [`FormatError::BadChunkLength`].
+    pub fn seal_outer_chunk_in_place(
+        &self,
+        index: u32,
+        last: bool,
+        buf: &mut [u8],
+        inner_tag: &[u8; TAG_LEN],
+    ) -> Result<[u8; TAG_LEN], Error> {
+        if !self.fields.outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
+        check_chunk_len(self.geometry().chunk, index, last, buf.len())?;
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        self.aead
+            .seal_in_place_separate_tag(&nonce, &outer_aad(&self.header, inner_tag), buf)
+    }
 }
 
 impl ChunkSealer for PartSealer {
@@ -236,7 +257,7 @@ impl ChunkSealer for PartSealer {
     }
 
     fn geometry(&self) -> Geometry {
-        geometry_of(self.fields.chunk_size, self.fields.outer)
+        Geometry::single(self.fields.chunk_size)
     }
 
     fn seal_chunk_to(
@@ -246,6 +267,9 @@ impl ChunkSealer for PartSealer {
         input: &[u8],
         output: &mut [u8],
     ) -> Result<(), Error> {
+        if self.fields.outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
         check_chunk_len(self.geometry().chunk, index, last, input.len())?;
         if output.len() != input.len() + TAG_LEN {
             return Err(Error::LengthMismatch);
@@ -363,19 +387,61 @@ impl PartOpener {
             .len()
             .checked_sub(TAG_LEN)
             .ok_or(FormatError::BadChunkLength)?;
-        check_chunk_len(self.geometry().chunk, index, last, len)?;
         let (ct, tag) = buf.split_at_mut(len);
         let mut t = [0u8; TAG_LEN];
         t.copy_from_slice(tag);
-        let nonce = chunk_nonce(self.fields.part, index, last);
-        self.aead.open_in_place(&nonce, &self.header, ct, &t)?;
+        self.open_chunk_in_place_separate_tag(index, last, ct, &t)?;
         Ok(ct)
+    }
+
+    /// Opens chunk `index` in place; `buf` is the ciphertext and `tag` its tag.
+    ///
+    /// # Errors
+    /// As [`ChunkOpener::open_chunk_to`]; on failure `buf` is zeroed.
+    pub fn open_chunk_in_place_separate_tag(
+        &self,
+        index: u32,
+        last: bool,
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        if self.fields.outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
+        check_chunk_len(self.geometry().chunk, index, last, buf.len())?;
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        self.aead.open_in_place(&nonce, &self.header, buf, tag)
+    }
+
+    /// Outer layer: verifies `outer_tag` over `input` (the outer ciphertext of chunk `index`)
+    /// with AAD = this header ‖ `inner_tag`, and decrypts it into `output`: the inner layer's
+    /// ciphertext of that chunk.
+    ///
+    /// # Errors
+    /// [`FormatError::LayerMismatch`] on a single-layer opener; [`FormatError::BadChunkLength`];
+    /// [`Error::Authentication`] (output zeroed).
+    pub fn open_outer_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+        inner_tag: &[u8; TAG_LEN],
+        outer_tag: &[u8; TAG_LEN],
+    ) -> Result<(), Error> {
+        if !self.fields.outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
+        check_chunk_len(self.geometry().chunk, index, last, input.len())?;
+        let nonce = chunk_nonce(self.fields.part, index, last);
+        let aad = outer_aad(&self.header, inner_tag);
+        self.aead.open_to(&nonce, &aad, input, output, outer_tag)
     }
 }
 
 impl ChunkOpener for PartOpener {
     fn geometry(&self) -> Geometry {
-        geometry_of(self.fields.chunk_size, self.fields.outer)
+        Geometry::single(self.fields.chunk_size)
     }
 
     fn open_chunk_to(
@@ -385,6 +451,9 @@ impl ChunkOpener for PartOpener {
         input: &[u8],
         output: &mut [u8],
     ) -> Result<(), Error> {
+        if self.fields.outer {
+            return Err(FormatError::LayerMismatch.into());
+        }
         let len = input
             .len()
             .checked_sub(TAG_LEN)
