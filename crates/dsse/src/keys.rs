@@ -1,0 +1,142 @@
+//! The two data keys of a DSSE object, from a KMS.
+
+use s3seal_gcm::{ChunkSize, DataKey, PartNumber};
+use s3seal_kms::{EncryptionContext, GeneratedDataKey, KeyRef, Kms, Requester};
+use subtle::ConstantTimeEq;
+
+use crate::error::DsseError;
+use crate::layers::{DualOpener, DualSealer};
+use crate::record::{LayerKey, LayerRecord};
+
+/// The inner and outer data keys of one DSSE object, with the record that stores them wrapped.
+///
+/// # Security
+/// Both keys zeroize on drop; `Debug` prints them redacted.
+#[derive(Debug)]
+pub struct DsseKeys {
+    inner: DataKey,
+    outer: DataKey,
+    record: LayerRecord,
+}
+
+impl DsseKeys {
+    /// Two `GenerateDataKey` calls to `kms` under `key` and `context`: two independent data keys.
+    /// Call the KMS directly (or through a cache partition per layer), never reuse one result
+    /// for both layers; equal keys are refused.
+    ///
+    /// # Errors
+    /// [`DsseError::Kms`]; [`DsseError::SameKeys`].
+    pub fn generate(
+        kms: &dyn Kms,
+        key: &KeyRef,
+        requester: &Requester,
+        context: &EncryptionContext,
+    ) -> Result<Self, DsseError> {
+        let inner = kms.generate_data_key(key, requester, context)?;
+        let outer = kms.generate_data_key(key, requester, context)?;
+        Self::from_generated(inner, outer)
+    }
+
+    /// Builds the keys from two data keys already generated.
+    ///
+    /// # Errors
+    /// [`DsseError::SameKeys`] if the two plaintext keys (or their blobs) are equal.
+    pub fn from_generated(
+        inner: GeneratedDataKey,
+        outer: GeneratedDataKey,
+    ) -> Result<Self, DsseError> {
+        if bool::from(inner.plaintext.as_bytes().ct_eq(outer.plaintext.as_bytes()))
+            || inner.ciphertext_blob == outer.ciphertext_blob
+        {
+            return Err(DsseError::SameKeys);
+        }
+        let record = LayerRecord {
+            inner: LayerKey {
+                key_arn: inner.key_arn,
+                wrapped: inner.ciphertext_blob,
+            },
+            outer: LayerKey {
+                key_arn: outer.key_arn,
+                wrapped: outer.ciphertext_blob,
+            },
+        };
+        Ok(DsseKeys {
+            inner: inner.plaintext,
+            outer: outer.plaintext,
+            record,
+        })
+    }
+
+    /// Unwraps both layers' data keys from `record` under `context`, asserting each key ARN.
+    ///
+    /// # Errors
+    /// [`DsseError::Kms`] (wrong context, tampered blob, other key, disabled key …);
+    /// [`DsseError::SameKeys`].
+    pub fn unwrap(
+        kms: &dyn Kms,
+        record: &LayerRecord,
+        context: &EncryptionContext,
+    ) -> Result<Self, DsseError> {
+        let inner = kms.decrypt(&record.inner.wrapped, context, Some(&record.inner.key_arn))?;
+        let outer = kms.decrypt(&record.outer.wrapped, context, Some(&record.outer.key_arn))?;
+        if bool::from(inner.plaintext.as_bytes().ct_eq(outer.plaintext.as_bytes())) {
+            return Err(DsseError::SameKeys);
+        }
+        Ok(DsseKeys {
+            inner: inner.plaintext,
+            outer: outer.plaintext,
+            record: record.clone(),
+        })
+    }
+
+    /// Keys given directly (tests, or callers that manage wrapping themselves).
+    ///
+    /// # Errors
+    /// [`DsseError::SameKeys`].
+    pub fn from_data_keys(
+        inner: DataKey,
+        outer: DataKey,
+        record: LayerRecord,
+    ) -> Result<Self, DsseError> {
+        if bool::from(inner.as_bytes().ct_eq(outer.as_bytes())) {
+            return Err(DsseError::SameKeys);
+        }
+        Ok(DsseKeys {
+            inner,
+            outer,
+            record,
+        })
+    }
+
+    /// The record to store beside the object.
+    #[must_use]
+    pub fn record(&self) -> &LayerRecord {
+        &self.record
+    }
+
+    /// A sealer for one part, with fresh salts for both layers.
+    ///
+    /// # Errors
+    /// [`DsseError::Seal`] if the OS random generator fails.
+    pub fn sealer(
+        &self,
+        context: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+    ) -> Result<DualSealer, DsseError> {
+        DualSealer::new(&self.inner, &self.outer, context, part, chunk)
+    }
+
+    /// An opener for one part from its 152 header bytes; checks both commitments.
+    ///
+    /// # Errors
+    /// [`DsseError::Seal`] with the header's [`s3seal_gcm::FormatError`].
+    pub fn opener(
+        &self,
+        context: &[u8],
+        part: PartNumber,
+        header: &[u8],
+    ) -> Result<DualOpener, DsseError> {
+        DualOpener::new(&self.inner, &self.outer, context, part, header)
+    }
+}
