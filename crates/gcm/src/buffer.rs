@@ -13,7 +13,7 @@ use crate::error::{Error, FormatError};
 use crate::format::{ChunkSize, PartNumber};
 use crate::key::DataKey;
 use crate::layout::{ChunkRange, MultipartLayout};
-use crate::stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run};
+use crate::stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run, open_run_into};
 
 fn to_usize(v: u64) -> Result<usize, Error> {
     usize::try_from(v).map_err(|_| Error::TooManyChunks)
@@ -108,6 +108,24 @@ pub fn open_with<O: ChunkOpener + ?Sized>(opener: &O, body: &[u8]) -> Result<Byt
         .max(1);
     let final_index = u32::try_from(n - 1).map_err(|_| Error::TooManyChunks)?;
     open_run(opener, 0, final_index, body)
+}
+
+/// Opens every chunk of a part's `body` with `opener` into `out`, which must be exactly the
+/// part's plaintext length ([`crate::stream::run_plaintext_len`]); for callers that reuse
+/// buffers. On failure `out` is zeroed.
+///
+/// # Errors
+/// As [`open_with`]; [`Error::LengthMismatch`] for a wrong `out` length.
+pub fn open_into<O: ChunkOpener + ?Sized>(
+    opener: &O,
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let n = (body.len() as u64)
+        .div_ceil(opener.geometry().sealed_chunk())
+        .max(1);
+    let final_index = u32::try_from(n - 1).map_err(|_| Error::TooManyChunks)?;
+    open_run_into(opener, 0, final_index, body, out)
 }
 
 /// Opens a whole sealed part (header then chunks) that must be part `expected_part` of the

@@ -496,24 +496,58 @@ fn classify_failure<O: ChunkOpener + ?Sized>(
     }
 }
 
+/// Plaintext length of a run of sealed chunks (full chunks, then a tail chunk), or `None` if
+/// the tail is shorter than the per-chunk overhead.
+#[must_use]
+pub fn run_plaintext_len(geometry: Geometry, sealed_len: usize) -> Option<usize> {
+    let sc = usize::try_from(geometry.sealed_chunk()).ok()?;
+    let (c, t) = (
+        usize::try_from(geometry.chunk).ok()?,
+        usize::try_from(geometry.overhead).ok()?,
+    );
+    let n_body = sealed_len.saturating_sub(1) / sc;
+    (sealed_len - n_body * sc)
+        .checked_sub(t)
+        .map(|tail| n_body * c + tail)
+}
+
 /// Opens a run of consecutive chunks `first..` from `sealed` (the chunks back to back: full
-/// chunks, then a tail chunk that may be shorter) in parallel on the current rayon pool, and
-/// returns their plaintext. `final_index` is the part's final chunk, flagged final when it falls
-/// in the run (pass an index past the run when it does not).
-///
-/// The tail chunk is always opened on its own, so a run never passes without its last chunk
-/// authenticated, even when that chunk is empty. On failure nothing is returned and the failure
-/// is classified by the lowest failing chunk, so the error does not depend on scheduling.
+/// chunks, then a tail chunk that may be shorter) in parallel on the current rayon pool, into a
+/// new buffer. See [`open_run_into`].
 ///
 /// # Errors
-/// [`FormatError::Truncated`], [`FormatError::TrailingData`], [`Error::Authentication`],
-/// [`Error::TooManyChunks`].
+/// As [`open_run_into`].
 pub fn open_run<O: ChunkOpener + ?Sized>(
     opener: &O,
     first: u32,
     final_index: u32,
     sealed: &[u8],
 ) -> Result<bytes::BytesMut, Error> {
+    let len = run_plaintext_len(opener.geometry(), sealed.len()).unwrap_or(0);
+    let mut out = bytes::BytesMut::zeroed(len);
+    open_run_into(opener, first, final_index, sealed, &mut out)?;
+    Ok(out)
+}
+
+/// Opens a run of consecutive chunks `first..` from `sealed` (the chunks back to back: full
+/// chunks, then a tail chunk that may be shorter) in parallel on the current rayon pool, into
+/// `out` ([`run_plaintext_len`] bytes). `final_index` is the part's final chunk, flagged final
+/// when it falls in the run (pass an index past the run when it does not).
+///
+/// The tail chunk is always opened on its own, so a run never passes without its last chunk
+/// authenticated, even when that chunk is empty. On failure `out` is zeroed and the failure is
+/// classified by the lowest failing chunk, so the error does not depend on scheduling.
+///
+/// # Errors
+/// [`FormatError::Truncated`], [`FormatError::TrailingData`], [`Error::Authentication`],
+/// [`Error::TooManyChunks`], [`Error::LengthMismatch`] if `out` has the wrong length.
+pub fn open_run_into<O: ChunkOpener + ?Sized>(
+    opener: &O,
+    first: u32,
+    final_index: u32,
+    sealed: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
     use rayon::prelude::*;
     let g = opener.geometry();
     let to_usize = |v: u64| usize::try_from(v).map_err(|_| Error::TooManyChunks);
@@ -538,9 +572,12 @@ pub fn open_run<O: ChunkOpener + ?Sized>(
         None => e,
     };
     if tail.len() < t {
+        out.zeroize();
         return Err(trailing_or(FormatError::Truncated.into()));
     }
-    let mut out = bytes::BytesMut::zeroed(n_body * c + tail.len() - t);
+    if out.len() != n_body * c + tail.len() - t {
+        return Err(Error::LengthMismatch);
+    }
     let (out_body, out_tail) = out.split_at_mut(n_body * c);
     let (body_failed, tail_ok) = rayon::join(
         || {
@@ -564,7 +601,7 @@ pub fn open_run<O: ChunkOpener + ?Sized>(
         },
     );
     let Some(i) = body_failed.or((!tail_ok).then_some(n_body)) else {
-        return Ok(out);
+        return Ok(());
     };
     out.zeroize();
     let idx = first + u32::try_from(i).map_err(|_| Error::TooManyChunks)?;
