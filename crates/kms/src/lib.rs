@@ -1,5 +1,22 @@
 #![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
 
+pub mod blob;
+pub mod context;
+pub mod error;
+pub mod faulty;
 pub mod key_id;
+pub mod keystore;
+pub mod kms;
+pub mod local;
 
-pub use key_id::{KeyIdError, KeyRef, KmsArn};
+pub use context::EncryptionContext;
+pub use error::KmsError;
+pub use faulty::{FaultConfig, FaultStats, FaultyKms};
+pub use key_id::{KeyIdError, KeyRef, KmsArn, check_account};
+pub use keystore::{ROOT_KEY_ENV, RootSecret, RootSecretSource};
+pub use kms::{
+    AWS_S3_MANAGED_ALIAS, DecryptedDataKey, GeneratedDataKey, KeyMetadata, KeyState, Kms,
+    ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS,
+};
+pub use local::{LocalKms, LocalKmsConfig};
