@@ -108,6 +108,13 @@ impl DsseKeys {
         })
     }
 
+    /// The inner layer's data key, for keys derived per object from it (the engine's envelope
+    /// MAC key). Never the key of the outer layer.
+    #[must_use]
+    pub fn inner_key(&self) -> &DataKey {
+        &self.inner
+    }
+
     /// The record to store beside the object.
     #[must_use]
     pub fn record(&self) -> &LayerRecord {

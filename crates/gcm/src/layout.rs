@@ -206,7 +206,7 @@ impl MultipartLayout {
     ///
     /// # Errors
     /// [`FormatError::OutOfBounds`] if there are no parts, the numbers are not strictly
-    /// ascending within 1..=10000, or sizes overflow.
+    /// ascending, part 0 (a single-part object) is not alone, or sizes overflow.
     pub fn new(
         chunk: ChunkSize,
         parts: impl IntoIterator<Item = (PartNumber, u64)>,
@@ -229,8 +229,8 @@ impl MultipartLayout {
             sealed: vec![0],
         };
         for (part, size) in parts {
-            let prev = layout.parts.last().map_or(0, |p| p.get());
-            if part.get() <= prev {
+            // Strictly ascending; part 0 (a single-part object) only alone.
+            if layout.parts.last().is_some_and(|p| part <= *p || p.get() == 0) {
                 return Err(FormatError::OutOfBounds);
             }
             let sealed = geometry.sealed_len(size).ok_or(FormatError::OutOfBounds)?;
@@ -391,5 +391,8 @@ mod tests {
         assert_eq!(plan[1].header, s1 + s2..s1 + s2 + 76);
         assert!(MultipartLayout::new(C, [(p(2), 1), (p(2), 1)]).is_err());
         assert!(MultipartLayout::new(C, []).is_err());
+        let single = MultipartLayout::new(C, [(PartNumber::SINGLE, 10)]).unwrap();
+        assert_eq!(single.plan_range(3..4).unwrap()[0].part, PartNumber::SINGLE);
+        assert!(MultipartLayout::new(C, [(PartNumber::SINGLE, 1), (p(1), 1)]).is_err());
     }
 }

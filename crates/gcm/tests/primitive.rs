@@ -83,5 +83,5 @@ fn mismatched_in_out_lengths_are_refused() {
         k.seal_to(&[0; 12], b"", &[1; 5], &mut [0; 4]),
         Err(Error::LengthMismatch)
     );
-    assert_eq!(format!("{k:?}").contains("backend"), true);
+    assert!(format!("{k:?}").contains("backend"));
 }

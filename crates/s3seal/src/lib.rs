@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod engine;
+mod envelope;
+mod error;
+
+pub use engine::{
+    Engine, EngineBuilder, EngineConfig, Opened, Request, SealedPart, StoredObject, Upload,
+    Written, parse_range,
+};
+pub use envelope::{Mode, ObjectEnvelope};
+pub use error::{EngineError, EnvelopeError};
+pub use s3seal_gcm::{BackendKind, ChunkSize};
+pub use s3seal_kms as kms;
+pub use s3seal_policy as policy;
