@@ -365,6 +365,11 @@ impl Engine {
         self.pool.current_num_threads()
     }
 
+    /// Runs `f` on the engine's pool without blocking the caller.
+    pub(crate) fn spawn(&self, f: impl FnOnce() + Send + 'static) {
+        self.pool.spawn(f);
+    }
+
     fn requester(&self, bucket: &BucketPolicy) -> Result<Requester, EngineError> {
         let r = Requester::new(&bucket.owner_account)
             .map_err(|e| EngineError::Kms(KmsError::InvalidKeyId(e)))?;

@@ -4,6 +4,8 @@
 mod engine;
 mod envelope;
 mod error;
+#[cfg(feature = "async")]
+pub mod nonblocking;
 
 pub use engine::{
     Engine, EngineBuilder, EngineConfig, Opened, Request, SealedPart, StoredObject, Upload,
