@@ -23,6 +23,14 @@ use crate::error::EngineError;
 /// Chunks in flight between the async side and the streaming thread.
 const DEPTH: usize = 8;
 
+/// The sealed or plain output of a streaming call, as chunks.
+pub type ChunkStream = mpsc::Receiver<Bytes>;
+/// What a streaming PUT resolves to after its last chunk: the envelope (and its bytes) and the
+/// response headers.
+pub type PutDone = oneshot::Receiver<Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError>>;
+/// What a streaming GET resolves to after its last chunk: the response headers.
+pub type GetDone = oneshot::Receiver<Result<HeaderMap, EngineError>>;
+
 /// A request with owned parts, to move onto another thread.
 #[derive(Clone, Debug)]
 pub struct OwnedRequest {
@@ -114,14 +122,7 @@ impl AsyncEngine {
     /// Streaming PUT: `body` is the plaintext as chunks; returns the sealed bytes as a stream,
     /// and a future of the envelope and headers, which resolves after the last sealed chunk.
     /// If it resolves to an error, discard what the stream produced.
-    pub fn put_object_stream<S>(
-        &self,
-        req: OwnedRequest,
-        body: S,
-    ) -> (
-        mpsc::Receiver<Bytes>,
-        oneshot::Receiver<Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError>>,
-    )
+    pub fn put_object_stream<S>(&self, req: OwnedRequest, body: S) -> (ChunkStream, PutDone)
     where
         S: Stream<Item = Bytes> + Send + Unpin + 'static,
     {
@@ -148,10 +149,7 @@ impl AsyncEngine {
         req: OwnedRequest,
         envelope: Bytes,
         sealed: S,
-    ) -> (
-        mpsc::Receiver<Bytes>,
-        oneshot::Receiver<Result<HeaderMap, EngineError>>,
-    )
+    ) -> (ChunkStream, GetDone)
     where
         S: Stream<Item = Bytes> + Send + Unpin + 'static,
     {
