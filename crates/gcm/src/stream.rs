@@ -140,9 +140,7 @@ impl PartSealer {
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, Error> {
-        let mut salt = [0u8; SALT_LEN];
-        fill_random(&mut salt)?;
-        Ok(Self::with_salt(key, context, part, chunk, false, salt))
+        Self::with_random_salt(key, context, part, chunk, false)
     }
 
     /// A sealer for the outer layer of a two-layer part (header flag `outer`): chunk `i` seals
@@ -157,9 +155,19 @@ impl PartSealer {
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, Error> {
+        Self::with_random_salt(key, context, part, chunk, true)
+    }
+
+    fn with_random_salt(
+        key: &DataKey,
+        context: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+        outer: bool,
+    ) -> Result<Self, Error> {
         let mut salt = [0u8; SALT_LEN];
         fill_random(&mut salt)?;
-        Ok(Self::with_salt(key, context, part, chunk, true, salt))
+        Ok(Self::with_salt(key, context, part, chunk, outer, salt))
     }
 
     /// As [`Self::new`] with a given salt: for golden vectors only, where the salt is fixed.
