@@ -25,8 +25,9 @@ use s3seal_policy::{
     ReadOp, ReadRequest, StoredEncryption, WriteOp, WritePlan, WriteRequest, derive_object_key,
     resolve_read, resolve_write, response_headers,
 };
+use sha2::Sha256;
 
-use crate::envelope::{Mode, ObjectEnvelope};
+use crate::envelope::{ManifestPart, Mode, ObjectEnvelope, PART_DIGEST_LEN};
 use crate::error::{EngineError, EnvelopeError};
 
 /// Engine settings.
@@ -124,6 +125,7 @@ impl EngineBuilder {
             .build()
             .map_err(|_| EngineError::Io(std::io::ErrorKind::Other))?;
         Ok(Engine {
+            sse_s3_arns: std::sync::RwLock::default(),
             cache: KeyCache::new(self.kms.clone(), self.cache),
             kms: self.kms,
             pool,
@@ -204,10 +206,25 @@ pub struct SealedPart {
     pub sealed: Bytes,
     /// Its plaintext length (pass it to CompleteMultipartUpload).
     pub plaintext_len: u64,
-    /// An opaque ETag.
+    /// Its ETag: the first 16 bytes of SHA-256 of its sealed header, in hex — opaque, and
+    /// different for every upload of the part. Pass it to CompleteMultipartUpload.
     pub etag: String,
     /// Response headers.
     pub headers: HeaderMap,
+}
+
+/// Largest part S3 accepts: 5 GiB.
+const MAX_PART_SIZE: u64 = 5 << 30;
+
+/// One entry of a CompleteMultipartUpload request: what [`Engine::upload_part`] returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompletedPart {
+    /// The part number.
+    pub part_number: u32,
+    /// Its plaintext size ([`SealedPart::plaintext_len`]).
+    pub size: u64,
+    /// Its ETag ([`SealedPart::etag`]): names which upload of the part the object takes.
+    pub etag: String,
 }
 
 /// The data keys of one object.
@@ -247,6 +264,8 @@ struct NewKeys {
 pub struct Engine {
     kms: Arc<dyn Kms>,
     cache: KeyCache,
+    /// SSE-S3 root key ARN per account, resolved once.
+    sse_s3_arns: std::sync::RwLock<std::collections::HashMap<String, String>>,
     pool: rayon::ThreadPool,
     config: EngineConfig,
 }
@@ -288,6 +307,22 @@ fn kms_context(pairs: &[(String, String)]) -> KmsContext {
         ctx.insert(k.clone(), v.clone());
     }
     ctx
+}
+
+/// The KMS context of a server-managed key (SSE-S3 data key, SSE-C manifest key): the object
+/// ARN and the object id, so a blob is bound to one object version.
+fn server_context(bucket: &str, key: &str, object_id: &[u8; 16]) -> Vec<(String, String)> {
+    vec![
+        ("aws:s3:arn".to_owned(), object_arn(bucket, key)),
+        ("s3seal:object-id".to_owned(), hex::encode(object_id)),
+    ]
+}
+
+/// The first 16 bytes of SHA-256 of a part's sealed header.
+fn part_digest(header: &[u8]) -> [u8; PART_DIGEST_LEN] {
+    let mut d = [0u8; PART_DIGEST_LEN];
+    d.copy_from_slice(&Sha256::digest(header)[..PART_DIGEST_LEN]);
+    d
 }
 
 fn object_arn(bucket: &str, key: &str) -> String {
@@ -333,6 +368,10 @@ fn stored_encryption(env: &ObjectEnvelope) -> Result<StoredEncryption, EngineErr
     })
 }
 
+fn to_usize(v: u64) -> Result<usize, EngineError> {
+    usize::try_from(v).map_err(|_| EngineError::LengthMismatch)
+}
+
 fn with_etag(mut headers: HeaderMap, etag: &str) -> HeaderMap {
     if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
         headers.insert(http::header::ETAG, v);
@@ -366,6 +405,7 @@ impl Engine {
     }
 
     /// Runs `f` on the engine's pool without blocking the caller.
+    #[cfg(feature = "async")]
     pub(crate) fn spawn(&self, f: impl FnOnce() + Send + 'static) {
         self.pool.spawn(f);
     }
@@ -399,9 +439,10 @@ impl Engine {
         requester: &Requester,
         bucket: &str,
         key: &str,
+        object_id: &[u8; 16],
         size: u64,
     ) -> Result<ServerKey, EngineError> {
-        let context = vec![("aws:s3:arn".to_owned(), object_arn(bucket, key))];
+        let context = server_context(bucket, key, object_id);
         let req = DataKeyRequest::new(
             KeyRef::AliasName(SSE_S3_ALIAS.to_owned()),
             requester.clone(),
@@ -438,7 +479,7 @@ impl Engine {
         };
         Ok(match target {
             Encryption::SseS3 => {
-                let sk = self.server_key(&requester, &req.bucket.name, req.key, size)?;
+                let sk = self.server_key(&requester, &req.bucket.name, req.key, object_id, size)?;
                 NewKeys {
                     key_arn: sk.arn,
                     context: sk.context,
@@ -533,8 +574,10 @@ impl Engine {
                     version: &version,
                 };
                 let data_key = derive_object_key(key, &salt, &identity)?;
-                let sk = self.server_key(&requester, &req.bucket.name, req.key, u64::MAX)?;
+                let sk =
+                    self.server_key(&requester, &req.bucket.name, req.key, object_id, u64::MAX)?;
                 NewKeys {
+                    key_arn: sk.arn,
                     key_material: verifier,
                     manifest_key: sk.blob,
                     salt,
@@ -550,10 +593,22 @@ impl Engine {
     fn unwrap_keys(
         &self,
         env: &ObjectEnvelope,
+        bucket: &BucketPolicy,
         customer: Option<&CustomerKey>,
     ) -> Result<Unwrapped, EngineError> {
         let ctx = kms_context(&env.context);
-        let arn = Some(env.key_arn.as_str());
+        // Server-managed keys must come from this store's SSE-S3 root key, whatever the envelope
+        // says; customer KMS keys are asserted as recorded (and covered by the MAC).
+        let server_arn;
+        let arn = if matches!(env.mode, Mode::SseS3 | Mode::SseC) {
+            server_arn = self.sse_s3_arn(bucket)?;
+            if env.key_arn != server_arn {
+                return Err(EngineError::Integrity);
+            }
+            Some(server_arn.as_str())
+        } else {
+            Some(env.key_arn.as_str())
+        };
         Ok(match env.mode {
             Mode::SseS3 | Mode::SseKms => {
                 let key = if env.bucket_key {
@@ -582,10 +637,10 @@ impl Engine {
             }
             Mode::SseC => {
                 let server_ctx =
-                    kms_context(&[("aws:s3:arn".to_owned(), object_arn(&env.bucket, &env.key))]);
+                    kms_context(&server_context(&env.bucket, &env.key, &env.object_id));
                 let mac = self
                     .cache
-                    .decrypt_data_key(&env.manifest_key, &server_ctx, None)?
+                    .decrypt_data_key(&env.manifest_key, &server_ctx, arn)?
                     .plaintext;
                 let keys = match customer {
                     Some(c) => {
@@ -616,19 +671,49 @@ impl Engine {
     fn open_envelope(
         &self,
         bytes: &[u8],
-        bucket: &str,
+        bucket: &BucketPolicy,
         key: &str,
+        want_upload: bool,
         customer: Option<&CustomerKey>,
     ) -> Result<(ObjectEnvelope, Unwrapped), EngineError> {
         let env = ObjectEnvelope::from_bytes(bytes)?;
-        if env.bucket != bucket || env.key != key {
+        if env.bucket != bucket.name || env.key != key {
             return Err(EngineError::ObjectMoved);
         }
-        let unwrapped = self.unwrap_keys(&env, customer)?;
-        if let Some(mac) = &unwrapped.mac {
-            ObjectEnvelope::verify_mac(bytes, mac, &env.object_id)?;
+        // An upload's envelope is never an object, nor an object's an upload.
+        if env.upload != want_upload || (env.upload && env.is_multipart()) {
+            return Err(EngineError::Integrity);
+        }
+        // FSx data is stored as the file system keeps it, unauthenticated by us: such an
+        // envelope is only believed on an FSx access point, and only there.
+        if (env.mode == Mode::Fsx) != (bucket.kind == BucketKind::FsxAccessPoint) {
+            return Err(EngineError::Integrity);
+        }
+        let unwrapped = self.unwrap_keys(&env, bucket, customer)?;
+        match &unwrapped.mac {
+            Some(mac) => ObjectEnvelope::verify_mac(bytes, mac, &env.object_id)?,
+            None if env.mode == Mode::Fsx => {}
+            None => return Err(EngineError::Integrity),
         }
         Ok((env, unwrapped))
+    }
+
+    /// The ARN of this store's SSE-S3 root key for `bucket`'s owner, resolved once per account.
+    fn sse_s3_arn(&self, bucket: &BucketPolicy) -> Result<String, EngineError> {
+        let account = &bucket.owner_account;
+        if let Some(arn) = self
+            .sse_s3_arns
+            .read()
+            .ok()
+            .and_then(|m| m.get(account).cloned())
+        {
+            return Ok(arn);
+        }
+        let arn = self.kms.sse_s3_key(&self.requester(bucket)?)?.arn;
+        if let Ok(mut m) = self.sse_s3_arns.write() {
+            m.insert(account.clone(), arn.clone());
+        }
+        Ok(arn)
     }
 
     fn seal(
@@ -661,12 +746,63 @@ impl Engine {
             return Err(EngineError::LengthMismatch);
         }
         let ctx = object_context(&env.bucket, &env.key, &env.object_id);
+        // Each part's header must be the one the manifest names (not a stale re-upload).
+        let check = |position: usize, header: &[u8]| -> Result<(), s3seal_gcm::Error> {
+            match env.parts.get(position) {
+                Some(p) if p.digest != part_digest(header) => {
+                    Err(s3seal_gcm::Error::Authentication)
+                }
+                _ => Ok(()),
+            }
+        };
+        // An empty object has no byte to read, but its one chunk is still authenticated.
+        let range = if range.is_empty() && !matches!(keys, Keys::Plain) {
+            0..0
+        } else {
+            range
+        };
+        let whole_empty = env.plaintext_len == 0 && !matches!(keys, Keys::Plain);
         self.pool.install(|| match keys {
-            Keys::Single(k) => Ok(s3seal_gcm::open_object_range(
-                k, &ctx, &layout, range, sealed,
+            Keys::Single(k) if whole_empty => {
+                for (i, &part) in layout.parts().iter().enumerate() {
+                    let r = layout
+                        .part_sealed_range(i)
+                        .ok_or(EngineError::LengthMismatch)?;
+                    let bytes = &sealed[to_usize(r.start)?..to_usize(r.end)?];
+                    check(i, &bytes[..s3seal_gcm::HEADER_LEN])?;
+                    s3seal_gcm::open_part(k, &ctx, part, bytes)?;
+                }
+                Ok(BytesMut::new())
+            }
+            Keys::Dual(d) if whole_empty => {
+                for (i, &part) in layout.parts().iter().enumerate() {
+                    let r = layout
+                        .part_sealed_range(i)
+                        .ok_or(EngineError::LengthMismatch)?;
+                    let bytes = &sealed[to_usize(r.start)?..to_usize(r.end)?];
+                    check(i, &bytes[..s3seal_dsse::DUAL_HEADER_LEN])?;
+                    s3seal_dsse::open_part(d, &ctx, part, bytes)?;
+                }
+                Ok(BytesMut::new())
+            }
+            Keys::Single(k) => Ok(s3seal_gcm::open_object_range_with(
+                &layout,
+                range,
+                sealed,
+                |i, part, header| {
+                    check(i, header)?;
+                    s3seal_gcm::PartOpener::new(k, &ctx, part, header)
+                },
             )?),
-            Keys::Dual(d) => Ok(s3seal_dsse::open_object_range(
-                d, &ctx, &layout, range, sealed,
+            Keys::Dual(d) => Ok(s3seal_gcm::open_object_range_with(
+                &layout,
+                range,
+                sealed,
+                |i, part, header| {
+                    check(i, header)?;
+                    d.opener(&ctx, part, header)
+                        .map_err(|_| s3seal_gcm::Error::Authentication)
+                },
             )?),
             Keys::Plain => {
                 let (s, e) = (
@@ -695,6 +831,7 @@ impl Engine {
         ObjectEnvelope {
             mode: nk.mode,
             bucket_key: nk.bucket_key,
+            upload: false,
             chunk: self.config.chunk,
             object_id,
             bucket: req.bucket.name.clone(),
@@ -844,8 +981,9 @@ impl Engine {
         })?;
         let (env, unwrapped) = self.open_envelope(
             envelope,
-            req.bucket.name.as_str(),
+            req.bucket,
             req.key,
+            false,
             plan.customer_key.as_ref(),
         )?;
         Ok((env, unwrapped, plan.customer_key))
@@ -927,15 +1065,32 @@ impl Engine {
                     .part_sealed_range(i)
                     .ok_or(EngineError::LengthMismatch)?;
                 let mut piece = (&mut sealed).take(r.end - r.start);
+                // Read the part's header first: it must be the one the manifest names.
+                let header_len = to_usize(layout.geometry().header)?;
+                let mut header = vec![0u8; header_len];
+                piece
+                    .read_exact(&mut header)
+                    .map_err(|_| EngineError::LengthMismatch)?;
+                if env
+                    .parts
+                    .get(i)
+                    .is_some_and(|p| p.digest != part_digest(&header))
+                {
+                    return Err(EngineError::Integrity);
+                }
                 let copied = match &unwrapped.keys {
                     Keys::Single(k) => {
-                        std::io::copy(&mut Decryptor::new(&mut piece, k, &ctx, part)?, &mut out)
+                        let opener = s3seal_gcm::PartOpener::new(k, &ctx, part, &header)?;
+                        std::io::copy(&mut Decryptor::with_opener(&mut piece, opener), &mut out)
                     }
-                    Keys::Dual(d) => std::io::copy(
-                        &mut s3seal_dsse::decryptor(&mut piece, d, &ctx, part)?,
-                        &mut out,
-                    ),
-                    Keys::Plain => std::io::copy(&mut piece, &mut out),
+                    Keys::Dual(d) => {
+                        let opener = d.opener(&ctx, part, &header)?;
+                        std::io::copy(&mut Decryptor::with_opener(&mut piece, opener), &mut out)
+                    }
+                    Keys::Plain => {
+                        out.write_all(&header)?;
+                        std::io::copy(&mut piece, &mut out).map(|n| n + header.len() as u64)
+                    }
                 };
                 let expected = layout
                     .part_plaintext_len(i)
@@ -966,7 +1121,7 @@ impl Engine {
         key: Option<&CustomerKey>,
         range: Option<Range<u64>>,
     ) -> Result<BytesMut, EngineError> {
-        let (env, unwrapped) = self.open_envelope(src.envelope, &src.bucket.name, src.key, key)?;
+        let (env, unwrapped) = self.open_envelope(src.envelope, src.bucket, src.key, false, key)?;
         let range = range.unwrap_or(0..env.plaintext_len);
         if range.start > range.end || range.end > env.plaintext_len {
             return Err(EngineError::InvalidRange);
@@ -1007,6 +1162,7 @@ impl Engine {
         let object_id = random::<16>()?;
         let nk = self.new_keys(req, &target, &object_id, u64::MAX)?;
         let mut env = self.envelope(req, &nk, object_id);
+        env.upload = true;
         env.seal_mac(nk.unwrapped.mac.as_ref())?;
         let customer = match &target {
             Encryption::SseC { key } => Some(key),
@@ -1027,15 +1183,18 @@ impl Engine {
         op: impl FnOnce(&StoredEncryption) -> Result<WritePlan, EngineError>,
     ) -> Result<(ObjectEnvelope, Unwrapped, WritePlan), EngineError> {
         let env = ObjectEnvelope::from_bytes(upload)?;
-        if env.bucket != req.bucket.name || env.key != req.key || env.is_multipart() {
+        if env.bucket != req.bucket.name || env.key != req.key {
             return Err(EngineError::ObjectMoved);
+        }
+        if !env.upload {
+            return Err(EngineError::Integrity);
         }
         let plan = op(&stored_encryption(&env)?)?;
         let customer = match &plan.target {
             Some(Encryption::SseC { key }) => Some(key),
             _ => None,
         };
-        let (env, unwrapped) = self.open_envelope(upload, &req.bucket.name, req.key, customer)?;
+        let (env, unwrapped) = self.open_envelope(upload, req.bucket, req.key, true, customer)?;
         Ok((env, unwrapped, plan))
     }
 
@@ -1056,12 +1215,18 @@ impl Engine {
         }
         let ctx = object_context(&env.bucket, &env.key, &env.object_id);
         let sealed = self.seal(keys, &ctx, part, data)?;
+        let header_len = to_usize(geometry(env.mode, env.chunk).header)?;
+        let digest = part_digest(
+            sealed
+                .get(..header_len)
+                .ok_or(EngineError::LengthMismatch)?,
+        );
         let headers = response_headers(&stored_encryption(env)?, customer)?;
         Ok(SealedPart {
             part_number,
             sealed,
             plaintext_len: data.len() as u64,
-            etag: opaque_etag()?,
+            etag: hex::encode(digest),
             headers,
         })
     }
@@ -1131,27 +1296,41 @@ impl Engine {
         &self,
         req: &Request<'_>,
         upload: &[u8],
-        parts: &[(u32, u64)],
+        parts: &[CompletedPart],
     ) -> Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError> {
-        let (env, unwrapped, _) = self.part_keys(req, upload, |u| {
+        let (mut env, unwrapped, _) = self.part_keys(req, upload, |u| {
             self.write_plan(req, WriteOp::CompleteMultipartUpload { upload: u })
         })?;
         if parts.is_empty() || parts.len() > 10_000 {
             return Err(EngineError::InvalidPart);
         }
-        let mut manifest = Vec::with_capacity(parts.len());
-        for (i, &(n, size)) in parts.iter().enumerate() {
-            let part = PartNumber::new(n).map_err(|_| EngineError::InvalidPart)?;
-            if n == 0 || manifest.last().is_some_and(|&(p, _)| p >= part) {
+        let mut manifest: Vec<ManifestPart> = Vec::with_capacity(parts.len());
+        let mut total = 0u64;
+        for (i, p) in parts.iter().enumerate() {
+            let number = PartNumber::new(p.part_number).map_err(|_| EngineError::InvalidPart)?;
+            if p.part_number == 0 || manifest.last().is_some_and(|m| m.number >= number) {
                 return Err(EngineError::InvalidPart);
             }
-            if i + 1 < parts.len() && size < self.config.min_part_size {
+            if p.size > MAX_PART_SIZE {
+                return Err(EngineError::EntityTooLarge);
+            }
+            if i + 1 < parts.len() && p.size < self.config.min_part_size {
                 return Err(EngineError::EntityTooSmall);
             }
-            manifest.push((part, size));
+            let mut digest = [0u8; PART_DIGEST_LEN];
+            hex::decode_to_slice(p.etag.trim_matches('"'), &mut digest)
+                .map_err(|_| EngineError::InvalidPart)?;
+            total = total
+                .checked_add(p.size)
+                .ok_or(EngineError::EntityTooLarge)?;
+            manifest.push(ManifestPart {
+                number,
+                size: p.size,
+                digest,
+            });
         }
-        let mut env = env;
-        env.plaintext_len = manifest.iter().map(|&(_, s)| s).sum();
+        env.upload = false;
+        env.plaintext_len = total;
         env.etag = format!("{}-{}", opaque_etag()?, manifest.len());
         env.parts = manifest;
         env.seal_mac(unwrapped.mac.as_ref())?;
@@ -1174,7 +1353,8 @@ impl Engine {
         req: &Request<'_>,
         envelope: &[u8],
     ) -> Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError> {
-        let (mut env, unwrapped) = self.open_envelope(envelope, &req.bucket.name, req.key, None)?;
+        let (mut env, unwrapped) =
+            self.open_envelope(envelope, req.bucket, req.key, false, None)?;
         let plan = self.write_plan(req, WriteOp::PutObject)?;
         let requester = self.requester(req.bucket)?;
         let old_ctx = kms_context(&env.context);

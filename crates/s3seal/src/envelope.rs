@@ -12,13 +12,14 @@
 //!  +--------+-----+---------+---------------------------+--------------+--------------+---------+
 //!  +-----------------+--------------------------------------------+------+--------+
 //!  | plaintext u64   | parts: u16 count (0 = single-part), then   | etag | mac    |
-//!  |                 | (part number u16, plaintext size u64)…     |(str) | (32)   |
+//!  |                 | (part u16, size u64, header digest (16))…  |(str) | (32)   |
 //!  +-----------------+--------------------------------------------+------+--------+
 //! ```
 //!
 //! * `mode`: 1 SSE-S3, 2 SSE-KMS, 3 DSSE-KMS, 4 SSE-C, 5 FSx (stored as the file system keeps it).
 //! * `flags`: bit 0 = S3 Bucket Key (key material is the bucket key's blob and `salt` derives the
-//!   object key); other bits 0.
+//!   object key); bit 1 = an upload in progress (CreateMultipartUpload's envelope: never readable
+//!   as an object); other bits 0.
 //! * key material: SSE-S3 / SSE-KMS — the KMS blob of the data key (or of the bucket key);
 //!   DSSE-KMS — the layer record of `s3seal-dsse`; SSE-C — the 64-byte key verifier (salt ‖
 //!   HMAC-SHA256), never the key; FSx — empty. `salt`: the bucket-key derivation salt, or the
@@ -30,8 +31,9 @@
 //!   `HKDF-SHA256(ikm = K, salt = object id, info = "s3seal/v1/envelope")`, where K is the
 //!   object's data key (DSSE: the inner layer's), or for SSE-C the manifest key.
 //!   It authenticates the mode, identity, context, key material and the multipart manifest (part
-//!   count, numbers and sizes), so a dropped, duplicated or spliced part, or a moved object,
-//!   fails. FSx envelopes (no data key) carry a zero MAC and are not authenticated.
+//!   count, numbers, sizes, and the first 16 bytes of SHA-256 of each part's sealed header, which
+//!   holds that upload of the part's random salt), so a dropped, duplicated, spliced or stale
+//!   re-uploaded part, or a moved object, fails. FSx envelopes (no data key) carry a zero MAC and are not authenticated.
 //! * The only plaintext-derived value in clear is the ETag of single-PUT SSE-S3 objects, which
 //!   S3 itself exposes (the MD5 of the data); other ETags are opaque.
 
@@ -47,9 +49,12 @@ use crate::error::EnvelopeError;
 const MAGIC: [u8; 4] = *b"S3EV";
 const VERSION: u8 = 1;
 const FLAG_BUCKET_KEY: u8 = 0x01;
+const FLAG_UPLOAD: u8 = 0x02;
+/// Length of a part's header digest in the manifest.
+pub const PART_DIGEST_LEN: usize = 16;
 const MAC_LEN: usize = 32;
 /// Longest string or blob field.
-const MAX_FIELD: usize = 8192;
+const MAX_FIELD: usize = 16_384;
 /// Most context entries.
 const MAX_CONTEXT: usize = 64;
 
@@ -104,6 +109,18 @@ impl Mode {
     }
 }
 
+/// One part of a multipart manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ManifestPart {
+    /// The part number.
+    pub number: PartNumber,
+    /// Its plaintext size.
+    pub size: u64,
+    /// The first 16 bytes of SHA-256 of the part's sealed header: names which upload of the
+    /// part the object consists of.
+    pub digest: [u8; PART_DIGEST_LEN],
+}
+
 /// The versioned record stored beside an object. Build it with the engine; read it back with
 /// [`ObjectEnvelope::from_bytes`], which checks structure only — the engine checks the MAC once
 /// it has the data key.
@@ -113,6 +130,8 @@ pub struct ObjectEnvelope {
     pub mode: Mode,
     /// Whether the data key is derived from an S3 Bucket Key.
     pub bucket_key: bool,
+    /// Whether this is the envelope of an upload in progress (not an object).
+    pub upload: bool,
     /// Plaintext chunk size of every part.
     pub chunk: ChunkSize,
     /// Random id of this object version; binds its sealed parts and its MAC.
@@ -133,8 +152,9 @@ pub struct ObjectEnvelope {
     pub salt: [u8; 32],
     /// Total plaintext length.
     pub plaintext_len: u64,
-    /// Multipart manifest: part numbers and plaintext sizes in order; empty for a single PUT.
-    pub parts: Vec<(PartNumber, u64)>,
+    /// Multipart manifest: part numbers, plaintext sizes and header digests, in order; empty for
+    /// a single PUT.
+    pub parts: Vec<ManifestPart>,
     /// The ETag S3 would report.
     pub etag: String,
     /// HMAC-SHA256 of the serialized fields before it.
@@ -172,7 +192,7 @@ impl ObjectEnvelope {
         if self.parts.is_empty() {
             vec![(PartNumber::SINGLE, self.plaintext_len)]
         } else {
-            self.parts.clone()
+            self.parts.iter().map(|p| (p.number, p.size)).collect()
         }
     }
 
@@ -182,7 +202,10 @@ impl ObjectEnvelope {
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         out.push(self.mode.code());
-        out.push(if self.bucket_key { FLAG_BUCKET_KEY } else { 0 });
+        out.push(
+            if self.bucket_key { FLAG_BUCKET_KEY } else { 0 }
+                | if self.upload { FLAG_UPLOAD } else { 0 },
+        );
         out.push(self.chunk.log2());
         out.extend_from_slice(&self.object_id);
         for s in [&self.bucket, &self.key, &self.key_arn] {
@@ -203,10 +226,11 @@ impl ObjectEnvelope {
         out.extend_from_slice(&self.plaintext_len.to_be_bytes());
         let count = u16::try_from(self.parts.len()).map_err(|_| EnvelopeError::FieldTooLong)?;
         out.extend_from_slice(&count.to_be_bytes());
-        for (n, size) in &self.parts {
-            let n = u16::try_from(n.get()).map_err(|_| EnvelopeError::FieldTooLong)?;
+        for p in &self.parts {
+            let n = u16::try_from(p.number.get()).map_err(|_| EnvelopeError::FieldTooLong)?;
             out.extend_from_slice(&n.to_be_bytes());
-            out.extend_from_slice(&size.to_be_bytes());
+            out.extend_from_slice(&p.size.to_be_bytes());
+            out.extend_from_slice(&p.digest);
         }
         put_field(&mut out, self.etag.as_bytes())?;
         Ok(out)
@@ -250,7 +274,7 @@ impl ObjectEnvelope {
         }
         let mode = Mode::from_code(r.byte()?)?;
         let flags = r.byte()?;
-        if flags & !FLAG_BUCKET_KEY != 0 {
+        if flags & !(FLAG_BUCKET_KEY | FLAG_UPLOAD) != 0 {
             return Err(EnvelopeError::BadFlags(flags));
         }
         let chunk = ChunkSize::from_log2(r.byte()?).map_err(|_| EnvelopeError::BadChunkSize)?;
@@ -276,11 +300,16 @@ impl ObjectEnvelope {
         for _ in 0..n_parts {
             let n = PartNumber::new(u32::from(r.u16()?)).map_err(|_| EnvelopeError::BadParts)?;
             let size = u64::from_be_bytes(r.array::<8>()?);
-            if n.get() == 0 || parts.last().is_some_and(|&(p, _)| p >= n) {
+            let digest = r.array::<PART_DIGEST_LEN>()?;
+            if n.get() == 0 || parts.last().is_some_and(|p: &ManifestPart| p.number >= n) {
                 return Err(EnvelopeError::BadParts);
             }
             sum = sum.checked_add(size).ok_or(EnvelopeError::BadParts)?;
-            parts.push((n, size));
+            parts.push(ManifestPart {
+                number: n,
+                size,
+                digest,
+            });
         }
         if n_parts > 0 && sum != plaintext_len {
             return Err(EnvelopeError::BadParts);
@@ -293,6 +322,7 @@ impl ObjectEnvelope {
         Ok(ObjectEnvelope {
             mode,
             bucket_key: flags & FLAG_BUCKET_KEY != 0,
+            upload: flags & FLAG_UPLOAD != 0,
             chunk,
             object_id,
             bucket,

@@ -79,6 +79,9 @@ pub enum EngineError {
     /// A part is larger or smaller than S3 allows.
     #[error("part too small or too large")]
     EntityTooSmall,
+    /// A part above 5 GiB, or parts adding up past what a length can hold.
+    #[error("part too large")]
+    EntityTooLarge,
     /// The operation does not apply to this object's encryption (e.g. rewrapping SSE-C).
     #[error("operation not supported for this encryption: {0}")]
     NotSupported(&'static str),
@@ -190,6 +193,11 @@ impl EngineError {
                 "EntityTooSmall",
                 S::BAD_REQUEST,
                 "Your proposed upload is smaller than the minimum allowed object size.",
+            ),
+            EngineError::EntityTooLarge => err(
+                "EntityTooLarge",
+                S::BAD_REQUEST,
+                "Your proposed upload exceeds the maximum allowed size.",
             ),
             EngineError::NotSupported(_) => err(
                 "InvalidRequest",

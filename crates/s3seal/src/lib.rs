@@ -8,10 +8,10 @@ mod error;
 pub mod nonblocking;
 
 pub use engine::{
-    Engine, EngineBuilder, EngineConfig, Opened, Request, SealedPart, StoredObject, Upload,
-    Written, parse_range,
+    CompletedPart, Engine, EngineBuilder, EngineConfig, Opened, Request, SealedPart, StoredObject,
+    Upload, Written, parse_range,
 };
-pub use envelope::{Mode, ObjectEnvelope};
+pub use envelope::{ManifestPart, Mode, ObjectEnvelope, PART_DIGEST_LEN};
 pub use error::{EngineError, EnvelopeError};
 pub use s3seal_gcm::{BackendKind, ChunkSize};
 pub use s3seal_kms as kms;

@@ -23,8 +23,10 @@ use crate::error::EngineError;
 /// Chunks in flight between the async side and the streaming thread.
 const DEPTH: usize = 8;
 
-/// The sealed or plain output of a streaming call, as chunks.
-pub type ChunkStream = mpsc::Receiver<Bytes>;
+/// The sealed or plain output of a streaming call, as chunks. A failure arrives as a final
+/// `Err` item, so a consumer that only reads the stream never mistakes a cut-off body for a
+/// complete one.
+pub type ChunkStream = mpsc::Receiver<Result<Bytes, EngineError>>;
 /// What a streaming PUT resolves to after its last chunk: the envelope (and its bytes) and the
 /// response headers.
 pub type PutDone = oneshot::Receiver<Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError>>;
@@ -133,9 +135,9 @@ impl AsyncEngine {
             let r = engine.put_object_stream(
                 &req.as_request(),
                 StreamReader::new(body),
-                SinkWriter(out_tx),
+                SinkWriter(out_tx.clone()),
             );
-            let _ = done_tx.send(r);
+            finish(out_tx, done_tx, r);
         });
         (out_rx, done_rx)
     }
@@ -161,12 +163,25 @@ impl AsyncEngine {
                 &req.as_request(),
                 &envelope,
                 StreamReader::new(sealed),
-                SinkWriter(out_tx),
+                SinkWriter(out_tx.clone()),
             );
-            let _ = done_tx.send(r);
+            finish(out_tx, done_tx, r);
         });
         (out_rx, done_rx)
     }
+}
+
+/// Ends a streaming call: on failure, the error as the stream's last item, then the result.
+fn finish<T>(
+    mut out: mpsc::Sender<Result<Bytes, EngineError>>,
+    done: oneshot::Sender<Result<T, EngineError>>,
+    r: Result<T, EngineError>,
+) {
+    if let Err(e) = &r {
+        let _ = block_on(out.send(Err(e.clone())));
+    }
+    drop(out);
+    let _ = done.send(r);
 }
 
 /// A blocking `Read` over a stream of chunks (used on a dedicated thread only).
@@ -199,11 +214,11 @@ impl<S: Stream<Item = Bytes> + Unpin> Read for StreamReader<S> {
 }
 
 /// A blocking `Write` into a bounded channel of chunks (used on a dedicated thread only).
-struct SinkWriter(mpsc::Sender<Bytes>);
+struct SinkWriter(mpsc::Sender<Result<Bytes, EngineError>>);
 
 impl Write for SinkWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        block_on(self.0.send(Bytes::copy_from_slice(buf)))
+        block_on(self.0.send(Ok(Bytes::copy_from_slice(buf))))
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
         Ok(buf.len())
     }

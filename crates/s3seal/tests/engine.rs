@@ -15,7 +15,8 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use md5::{Digest, Md5};
 use s3seal::policy::{BucketEncryption, BucketKind, BucketPolicy, SseAlgorithm};
 use s3seal::{
-    Engine, EngineBuilder, EngineConfig, EngineError, ObjectEnvelope, Request, StoredObject,
+    CompletedPart, Engine, EngineBuilder, EngineConfig, EngineError, ObjectEnvelope, Request,
+    StoredObject,
 };
 use s3seal_gcm::ChunkSize;
 use s3seal_kms::{KeyRef, LocalKms};
@@ -160,6 +161,14 @@ fn put(w: &World, b: &BucketPolicy, key: &str, m: M, body: &[u8]) -> Obj {
     }
 }
 
+fn cp(part_number: u32, size: u64, etag: &str) -> CompletedPart {
+    CompletedPart {
+        part_number,
+        size,
+        etag: etag.to_owned(),
+    }
+}
+
 fn put_multipart(w: &World, b: &BucketPolicy, key: &str, m: M, parts: &[&[u8]]) -> Obj {
     let hs = h(&write_headers(w, m));
     let r = req(b, key, &hs);
@@ -183,7 +192,7 @@ fn put_multipart(w: &World, b: &BucketPolicy, key: &str, m: M, parts: &[&[u8]]) 
             )
             .unwrap();
         sealed.extend_from_slice(&sp.sealed);
-        list.push((sp.part_number, sp.plaintext_len));
+        list.push(cp(sp.part_number, sp.plaintext_len, &sp.etag));
     }
     let none = HeaderMap::new();
     let (_, env, _) = w
@@ -759,16 +768,19 @@ fn uploads_need_the_sse_c_key_on_every_part_and_ordered_parts_on_complete() {
         .engine
         .create_multipart_upload(&req(&b, "k", &kms))
         .unwrap();
+    let z = "00".repeat(16);
     for bad in [
-        &[][..],
-        &[(2, 5000), (1, 5000)],
-        &[(1, 5000), (1, 5000)],
-        &[(0, 1)],
-        &[(10_001, 1)],
+        vec![],
+        vec![cp(2, 5000, &z), cp(1, 5000, &z)],
+        vec![cp(1, 5000, &z), cp(1, 5000, &z)],
+        vec![cp(0, 1, &z)],
+        vec![cp(10_001, 1, &z)],
+        vec![cp(1, 1, "not hex")],
+        vec![cp(1, 1, "00")],
     ] {
         assert_eq!(
             w.engine
-                .complete_multipart_upload(&req(&b, "k", &none), &up.envelope_bytes, bad)
+                .complete_multipart_upload(&req(&b, "k", &none), &up.envelope_bytes, &bad)
                 .unwrap_err(),
             EngineError::InvalidPart
         );
@@ -778,11 +790,19 @@ fn uploads_need_the_sse_c_key_on_every_part_and_ordered_parts_on_complete() {
             .complete_multipart_upload(
                 &req(&b, "k", &none),
                 &up.envelope_bytes,
-                &[(1, 10), (2, 10)]
+                &[cp(1, 10, &z), cp(2, 10, &z)]
             )
             .unwrap_err(),
         EngineError::EntityTooSmall
     );
+    // Sizes from outside never overflow: a part above 5 GiB, or a sum past u64, is refused.
+    for sizes in [[5 << 30, (5 << 30) + 1], [u64::MAX, 1]] {
+        let list = [cp(1, sizes[0], &z), cp(2, sizes[1], &z)];
+        let e = w
+            .engine
+            .complete_multipart_upload(&req(&b, "k", &none), &up.envelope_bytes, &list);
+        assert_eq!(e.unwrap_err(), EngineError::EntityTooLarge);
+    }
     assert_eq!(
         w.engine
             .upload_part(&req(&b, "k", &none), &up.envelope_bytes, 0, b"x")
@@ -828,7 +848,10 @@ fn upload_part_copy_takes_a_range_of_any_source() {
         .complete_multipart_upload(
             &req(&b, "dst", &none),
             &up.envelope_bytes,
-            &[(1, p1.plaintext_len), (2, p2.plaintext_len)],
+            &[
+                cp(1, p1.plaintext_len, &p1.etag),
+                cp(2, p2.plaintext_len, &p2.etag),
+            ],
         )
         .unwrap();
     let sealed = [&p1.sealed[..], &p2.sealed[..]].concat();
@@ -905,4 +928,152 @@ fn bucket_keys_cost_one_generate_data_key_for_many_puts() {
     }
     let after = w.engine.key_cache().stats();
     assert_eq!(after.kms_generate_calls - before.kms_generate_calls, 1);
+}
+
+#[test]
+fn findings_of_the_review_stay_fixed() {
+    let w = world();
+    let b = bucket("b");
+    let none = HeaderMap::new();
+    // An FSx envelope (no MAC) on a general purpose bucket is not believed.
+    let o = put(&w, &b, "k", M::S3, b"genuine!");
+    let mut env = ObjectEnvelope::from_bytes(&o.env).unwrap();
+    env.mode = s3seal::Mode::Fsx;
+    env.mac = [0; 32];
+    let forged = Obj {
+        env: env.to_bytes().unwrap(),
+        sealed: b"attacker".to_vec(),
+    };
+    assert_eq!(
+        get(&w, &b, "k", M::S3, &forged, None),
+        Err(EngineError::Integrity)
+    );
+
+    // An upload's envelope is not an object, even an empty one, and an object's is not an upload.
+    let kms = h(&write_headers(&w, M::Kms));
+    let up = w
+        .engine
+        .create_multipart_upload(&req(&b, "k", &kms))
+        .unwrap();
+    let fake = Obj {
+        env: up.envelope_bytes.clone(),
+        sealed: vec![0; 92],
+    };
+    assert_eq!(
+        get(&w, &b, "k", M::Kms, &fake, None),
+        Err(EngineError::Integrity)
+    );
+    let obj = put(&w, &b, "k", M::Kms, b"x");
+    assert_eq!(
+        w.engine
+            .upload_part(&req(&b, "k", &none), &obj.env, 1, b"y")
+            .unwrap_err(),
+        EngineError::Integrity
+    );
+
+    // An empty object still authenticates its one chunk.
+    let empty = put(&w, &b, "e", M::Kms, b"");
+    let mut junk = empty.sealed.clone();
+    let last = junk.len() - 1;
+    junk[last] ^= 1;
+    assert!(
+        get(
+            &w,
+            &b,
+            "e",
+            M::Kms,
+            &Obj {
+                env: empty.env.clone(),
+                sealed: junk
+            },
+            None
+        )
+        .is_err()
+    );
+    assert_eq!(get(&w, &b, "e", M::Kms, &empty, None).unwrap(), b"");
+
+    // A stale re-upload of a part (same number, same length) is not the part the manifest names.
+    for m in MODES {
+        let hs = h(&write_headers(&w, m));
+        let up = w
+            .engine
+            .create_multipart_upload(&req(&b, "mp", &hs))
+            .unwrap();
+        let ph = h(&if m == M::SseC {
+            sse_c("", &CUSTOMER_KEY)
+        } else {
+            vec![]
+        });
+        let first = w
+            .engine
+            .upload_part(&req(&b, "mp", &ph), &up.envelope_bytes, 1, &[1; 5000])
+            .unwrap();
+        let again = w
+            .engine
+            .upload_part(&req(&b, "mp", &ph), &up.envelope_bytes, 1, &[9; 5000])
+            .unwrap();
+        assert_ne!(first.etag, again.etag);
+        let (_, env, _) = w
+            .engine
+            .complete_multipart_upload(
+                &req(&b, "mp", &none),
+                &up.envelope_bytes,
+                &[cp(1, 5000, &again.etag)],
+            )
+            .unwrap();
+        let good = Obj {
+            env: env.clone(),
+            sealed: again.sealed.to_vec(),
+        };
+        assert_eq!(
+            get(&w, &b, "mp", m, &good, None).unwrap(),
+            vec![9; 5000],
+            "{m:?}"
+        );
+        let stale = Obj {
+            env,
+            sealed: first.sealed.to_vec(),
+        };
+        assert_eq!(
+            get(&w, &b, "mp", m, &stale, None),
+            Err(EngineError::Integrity),
+            "{m:?}"
+        );
+        let mut out = Vec::new();
+        let rh = read_headers(m);
+        let r = w.engine.get_object_stream(
+            &req(&b, "mp", &rh),
+            &stale.env,
+            &stale.sealed[..],
+            &mut out,
+        );
+        assert_eq!(r.unwrap_err(), EngineError::Integrity, "{m:?} stream");
+        assert!(out.is_empty());
+    }
+
+    // The SSE-C manifest key must come from this store's SSE-S3 root key: a MAC made with a
+    // data key from another KMS key is refused.
+    let c = put(&w, &b, "c", M::SseC, &data(100));
+    let mut env = ObjectEnvelope::from_bytes(&c.env).unwrap();
+    let other_key = KeyRef::parse(&w.key_a).unwrap();
+    let ctx = s3seal_kms::EncryptionContext::from_pairs([
+        ("aws:s3:arn", "arn:aws:s3:::b/c".to_owned()),
+        ("s3seal:object-id", hex::encode(env.object_id)),
+    ]);
+    let g =
+        s3seal_kms::Kms::generate_data_key(&*w.kms, &other_key, &w.kms.requester(), &ctx).unwrap();
+    env.manifest_key = g.ciphertext_blob;
+    env.seal_mac(Some(&g.plaintext)).unwrap();
+    let forged = Obj {
+        env: env.to_bytes().unwrap(),
+        sealed: c.sealed.clone(),
+    };
+    assert!(get(&w, &b, "c", M::SseC, &forged, None).is_err());
+    env.key_arn = w.key_a.clone();
+    env.seal_mac(Some(&g.plaintext)).unwrap();
+    let forged = Obj {
+        env: env.to_bytes().unwrap(),
+        sealed: c.sealed,
+    };
+    assert!(get(&w, &b, "c", M::SseC, &forged, None).is_err());
 }

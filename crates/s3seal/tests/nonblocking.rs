@@ -40,6 +40,10 @@ fn async_put_get_and_streams_round_trip() {
         headers,
         secure_transport: true,
     };
+    let get_req_2 = OwnedRequest {
+        headers: HeaderMap::new(),
+        ..req.clone()
+    };
     let get_req = OwnedRequest {
         headers: HeaderMap::new(),
         ..req.clone()
@@ -63,12 +67,31 @@ fn async_put_get_and_streams_round_trip() {
 
         let chunks: Vec<Bytes> = body.chunks(7000).map(Bytes::copy_from_slice).collect();
         let (sealed_stream, done) = a.put_object_stream(req, futures::stream::iter(chunks));
-        let sealed: Vec<Bytes> = sealed_stream.collect().await;
+        let sealed: Vec<Bytes> = sealed_stream.map(Result::unwrap).collect().await;
         let (_, env, _) = done.await.unwrap().unwrap();
-        let (plain_stream, done) =
-            a.get_object_stream(get_req, Bytes::from(env), futures::stream::iter(sealed));
-        let plain: Vec<Bytes> = plain_stream.collect().await;
+        let env_2 = env.clone();
+        let (plain_stream, done) = a.get_object_stream(
+            get_req,
+            Bytes::from(env),
+            futures::stream::iter(sealed.clone()),
+        );
+        let plain: Vec<Bytes> = plain_stream.map(Result::unwrap).collect().await;
         done.await.unwrap().unwrap();
         assert_eq!(plain.concat(), body);
+
+        // A cut-off body ends its stream with an error item, not a clean end.
+        let mut short = sealed.concat();
+        short.truncate(short.len() - 1);
+        let (stream, done) = a.get_object_stream(
+            OwnedRequest {
+                headers: HeaderMap::new(),
+                ..get_req_2
+            },
+            Bytes::from(env_2),
+            futures::stream::iter([Bytes::from(short)]),
+        );
+        let items: Vec<_> = stream.collect().await;
+        assert!(items.last().unwrap().is_err());
+        assert!(done.await.unwrap().is_err());
     });
 }

@@ -293,9 +293,10 @@ fn run(
         }
         Op::Complete(src) => {
             let up = upload(w, &bp, src);
+            let part = s3seal::CompletedPart { part_number: 1, size: 4, etag: "00".repeat(16) };
             let (_, env, h) = w
                 .engine
-                .complete_multipart_upload(&req(true), &up, &[(1, 4)])?;
+                .complete_multipart_upload(&req(true), &up, &[part])?;
             assert!(!env.is_empty());
             Ok(mode(&h))
         }
