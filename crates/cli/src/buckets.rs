@@ -1,0 +1,152 @@
+//! `s3seal bucket …`: bucket creation and PutBucketEncryption / GetBucketEncryption.
+
+use std::path::PathBuf;
+
+use s3seal::policy::{AliasPolicy, Warning, get_bucket_encryption, put_bucket_encryption};
+
+use crate::error::{CliError, Result};
+use crate::store::{Home, parse_kind};
+
+/// The bucket subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum BucketCommand {
+    /// Creates a bucket (no default encryption: the base level, SSE-S3).
+    Create {
+        /// Bucket name (3-63 of a-z 0-9 . -).
+        bucket: String,
+        /// general, directory or fsx.
+        #[arg(long, default_value = "general")]
+        kind: String,
+    },
+    /// PutBucketEncryption from an XML document or from flags.
+    SetEncryption(SetEncryption),
+    /// GetBucketEncryption: prints the configuration XML.
+    GetEncryption {
+        /// Bucket name.
+        bucket: String,
+    },
+}
+
+/// `bucket set-encryption` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SetEncryption {
+    /// Bucket name.
+    pub bucket: String,
+    /// A ServerSideEncryptionConfiguration XML document.
+    #[arg(long, conflicts_with_all = ["sse", "kms_key", "bucket_key", "block_sse_c"])]
+    pub file: Option<PathBuf>,
+    /// SSEAlgorithm: AES256, aws:kms or aws:kms:dsse.
+    #[arg(long, value_name = "ALG", required_unless_present = "file")]
+    pub sse: Option<String>,
+    /// KMSMasterKeyID.
+    #[arg(long, value_name = "ID")]
+    pub kms_key: Option<String>,
+    /// BucketKeyEnabled.
+    #[arg(long)]
+    pub bucket_key: bool,
+    /// BlockedEncryptionTypes: SSE-C.
+    #[arg(long)]
+    pub block_sse_c: bool,
+    /// Create the bucket with this kind if it does not exist.
+    #[arg(long)]
+    pub kind: Option<String>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The XML document the flags stand for.
+#[must_use]
+pub fn config_xml(sse: &str, kms_key: Option<&str>, bucket_key: bool, block_sse_c: bool) -> String {
+    let key = kms_key
+        .map(|k| format!("<KMSMasterKeyID>{}</KMSMasterKeyID>", escape(k)))
+        .unwrap_or_default();
+    let blocked = if block_sse_c {
+        "<BlockedEncryptionTypes><EncryptionType>SSE-C</EncryptionType></BlockedEncryptionTypes>"
+    } else {
+        ""
+    };
+    format!(
+        "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule>\
+         <ApplyServerSideEncryptionByDefault><SSEAlgorithm>{}</SSEAlgorithm>{key}</ApplyServerSideEncryptionByDefault>\
+         <BucketKeyEnabled>{bucket_key}</BucketKeyEnabled>{blocked}</Rule></ServerSideEncryptionConfiguration>",
+        escape(sse)
+    )
+}
+
+/// PutBucketEncryption with `xml` on `bucket`; prints the policy's warnings on standard error.
+///
+/// # Errors
+/// The policy's refusals (MalformedXML, InvalidArgument, …); `NoSuchBucket`; I/O.
+pub fn set_encryption(home: &Home, bucket: &str, xml: &[u8]) -> Result<()> {
+    let mut b = home.bucket(bucket)?;
+    let parsed = put_bucket_encryption(&b, xml, AliasPolicy::Warn)?;
+    for w in &parsed.warnings {
+        match w {
+            Warning::AliasResolvesInRequesterAccount => {
+                eprintln!(
+                    "warning: a KMS alias resolves in the requester's account; prefer a key ARN"
+                );
+            }
+            Warning::KeyIdNotFullyQualified => {
+                eprintln!(
+                    "warning: a bare key id is not fully qualified; cross-account use needs a key ARN"
+                );
+            }
+            _ => {}
+        }
+    }
+    b.set_encryption(parsed.encryption);
+    home.save_bucket(&b)
+}
+
+/// Runs a bucket subcommand.
+///
+/// # Errors
+/// As [`set_encryption`]; `BucketAlreadyOwnedByYou`;
+/// `ServerSideEncryptionConfigurationNotFoundError`.
+pub fn run(home: &Home, cmd: &BucketCommand) -> Result<()> {
+    match cmd {
+        BucketCommand::Create { bucket, kind } => {
+            home.create_bucket(bucket, parse_kind(kind)?)?;
+            println!("created bucket {bucket} ({kind}, owner {})", home.account());
+        }
+        BucketCommand::SetEncryption(a) => {
+            if let Some(kind) = &a.kind {
+                let kind = parse_kind(kind)?;
+                match home.bucket(&a.bucket) {
+                    Ok(b) if b.kind != kind => {
+                        return Err(CliError::Usage(format!(
+                            "bucket {} exists with another kind",
+                            a.bucket
+                        )));
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        home.create_bucket(&a.bucket, kind)?;
+                    }
+                }
+            }
+            let xml = match (&a.file, &a.sse) {
+                (Some(f), _) => {
+                    std::fs::read(f).map_err(CliError::io(format!("read {}", f.display())))?
+                }
+                (None, Some(sse)) => {
+                    config_xml(sse, a.kms_key.as_deref(), a.bucket_key, a.block_sse_c).into_bytes()
+                }
+                (None, None) => return Err(CliError::Usage("give --file or --sse".to_owned())),
+            };
+            set_encryption(home, &a.bucket, &xml)?;
+        }
+        BucketCommand::GetEncryption { bucket } => {
+            let b = home.bucket(bucket)?;
+            println!("{}", get_bucket_encryption(&b)?);
+        }
+    }
+    Ok(())
+}

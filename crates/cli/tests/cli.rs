@@ -1,0 +1,868 @@
+//! End-to-end tests of the `s3seal` binary: every subcommand, the S3 refusals, and that a failed
+//! command leaves no output file behind. Each test has its own home.
+#![expect(clippy::unwrap_used, reason = "tests panic on setup failures")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use std::io::Write;
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3seal");
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u64)
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(u64::from(seed))
+                .to_le_bytes()[2]
+        })
+        .collect()
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--home")
+            .arg(self.path("home"))
+            .arg("--quiet")
+            .env_remove("S3SEAL_HOME")
+            .env_remove("S3SEAL_ROOT_KEY");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let data = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail; returns its one-line stderr.
+    #[track_caller]
+    fn err(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = String::from_utf8(o.stderr).unwrap();
+        assert!(e.starts_with("error: "), "{e}");
+        e
+    }
+
+    /// A home with a key aliased `demo` and a bucket `bkt`.
+    fn with_bucket() -> Self {
+        let env = Env::new();
+        env.ok(&[
+            "keys",
+            "create",
+            "--alias",
+            "demo",
+            "--description",
+            "test key",
+        ]);
+        env.ok(&["bucket", "create", "bkt"]);
+        env
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn keys_lifecycle() {
+    let env = Env::new();
+    let out = env.ok(&[
+        "keys",
+        "create",
+        "--alias",
+        "app",
+        "--description",
+        "app key",
+    ]);
+    let id = out.split('\t').next().unwrap().to_owned();
+    assert!(out.contains(":key/"));
+    assert!(
+        env.path("home/root.key").exists(),
+        "root secret created on first use"
+    );
+    let list = env.ok(&["keys", "list"]);
+    assert!(
+        list.contains(&id) && list.contains("alias/app") && list.contains("app key"),
+        "{list}"
+    );
+    let d = env.ok(&["keys", "describe", "alias/app"]);
+    assert!(
+        d.contains("State:        Enabled") && d.contains("KeyVersion:   1"),
+        "{d}"
+    );
+    assert!(env.ok(&["keys", "rotate", &id]).contains("version 2"));
+    env.ok(&["keys", "create", "--alias", "other"]);
+    env.ok(&["keys", "alias", "other", &id]);
+    assert!(env.ok(&["keys", "describe", "alias/other"]).contains(&id));
+
+    // A disabled key refuses writes with KMS's error; enabled again it works.
+    env.ok(&["bucket", "create", "bkt"]);
+    let f = env.write("in", b"hello");
+    env.ok(&["keys", "disable", &id]);
+    let e = env.err(&["put", "bkt/x", s(&f), "--sse", "aws:kms", "--kms-key", &id]);
+    assert!(e.contains("KMS.DisabledException"), "{e}");
+    env.ok(&["keys", "enable", &id]);
+    env.ok(&["put", "bkt/x", s(&f), "--sse", "aws:kms", "--kms-key", &id]);
+
+    assert!(
+        env.err(&["keys", "describe", "alias/nope"])
+            .contains("KMS.NotFoundException")
+    );
+    assert!(
+        env.err(&["keys", "create", "--alias", "aws/reserved"])
+            .contains("InvalidAlias")
+    );
+}
+
+#[test]
+fn bucket_encryption() {
+    let env = Env::with_bucket();
+    let e = env.err(&["bucket", "get-encryption", "bkt"]);
+    assert_eq!(
+        e.trim(),
+        "error: ServerSideEncryptionConfigurationNotFoundError: The server side encryption configuration was not found"
+    );
+    assert!(
+        env.err(&["bucket", "create", "bkt"])
+            .contains("BucketAlreadyOwnedByYou")
+    );
+    assert!(
+        env.err(&["bucket", "get-encryption", "nope"])
+            .contains("NoSuchBucket")
+    );
+    assert!(
+        env.err(&["bucket", "create", "Bad_Name"])
+            .contains("InvalidBucketName")
+    );
+
+    env.ok(&[
+        "bucket",
+        "set-encryption",
+        "bkt",
+        "--sse",
+        "aws:kms",
+        "--kms-key",
+        "alias/demo",
+        "--bucket-key",
+    ]);
+    let xml = env.ok(&["bucket", "get-encryption", "bkt"]);
+    assert!(
+        xml.contains("<SSEAlgorithm>aws:kms</SSEAlgorithm>")
+            && xml.contains("<BucketKeyEnabled>true</BucketKeyEnabled>"),
+        "{xml}"
+    );
+
+    // The document round-trips through --file.
+    let f = env.write("cfg.xml", xml.trim().as_bytes());
+    env.ok(&["bucket", "create", "bkt2"]);
+    env.ok(&["bucket", "set-encryption", "bkt2", "--file", s(&f)]);
+    assert_eq!(env.ok(&["bucket", "get-encryption", "bkt2"]), xml);
+
+    let bad = env.write("bad.xml", b"<ServerSideEncryptionConfiguration><Rule>");
+    assert!(
+        env.err(&["bucket", "set-encryption", "bkt", "--file", s(&bad)])
+            .contains("MalformedXML")
+    );
+    assert!(
+        env.err(&["bucket", "set-encryption", "bkt", "--sse", "AES512"])
+            .contains("error: MalformedXML")
+    );
+    let e = env.err(&[
+        "bucket",
+        "set-encryption",
+        "bkt",
+        "--sse",
+        "AES256",
+        "--kms-key",
+        "alias/demo",
+    ]);
+    assert!(
+        e.contains("InvalidArgument") || e.contains("MalformedXML"),
+        "{e}"
+    );
+    // The failed calls left the configuration alone.
+    assert_eq!(env.ok(&["bucket", "get-encryption", "bkt"]), xml);
+
+    // Directory buckets: no DSSE.
+    env.ok(&["bucket", "create", "dirb", "--kind", "directory"]);
+    let e = env.err(&["bucket", "set-encryption", "dirb", "--sse", "aws:kms:dsse"]);
+    assert!(e.contains("error: "), "{e}");
+}
+
+#[test]
+fn put_get_head_every_mode() {
+    let env = Env::with_bucket();
+    let data = pattern(300_000, 1);
+    let f = env.write("in", &data);
+    let key = env.write("c.key", &[9u8; 32]);
+    let modes: [(&str, Vec<&str>, &str); 6] = [
+        (
+            "s3",
+            vec!["--sse", "AES256"],
+            "x-amz-server-side-encryption: AES256",
+        ),
+        ("default", vec![], "x-amz-server-side-encryption: AES256"),
+        (
+            "kms",
+            vec![
+                "--sse",
+                "aws:kms",
+                "--kms-key",
+                "alias/demo",
+                "--context",
+                r#"{"team":"a"}"#,
+            ],
+            "x-amz-server-side-encryption: aws:kms",
+        ),
+        (
+            "kmsbk",
+            vec!["--sse", "aws:kms", "--bucket-key"],
+            "x-amz-server-side-encryption-bucket-key-enabled: true",
+        ),
+        (
+            "dsse",
+            vec!["--sse", "aws:kms:dsse", "--kms-key", "alias/demo"],
+            "x-amz-server-side-encryption: aws:kms:dsse",
+        ),
+        (
+            "ssec",
+            vec!["--sse-c-key-file", s(&key)],
+            "x-amz-server-side-encryption-customer-algorithm: AES256",
+        ),
+    ];
+    for (name, flags, expect) in &modes {
+        let target = format!("bkt/{name}");
+        let mut args = vec!["put", target.as_str(), s(&f)];
+        args.extend(flags.iter().copied());
+        let out = env.ok(&args);
+        assert!(out.contains(expect), "{name}: {out}");
+        let o = env.path(&format!("{name}.out"));
+        let mut get = vec!["get", target.as_str(), "-o", s(&o)];
+        let mut head = vec!["head", target.as_str()];
+        if *name == "ssec" {
+            get.extend(["--sse-c-key-file", s(&key)]);
+            head.extend(["--sse-c-key-file", s(&key)]);
+        }
+        env.ok(&get);
+        assert_eq!(std::fs::read(&o).unwrap(), data, "{name}");
+        // To standard output too.
+        get.truncate(2);
+        if *name == "ssec" {
+            get.extend(["--sse-c-key-file", s(&key)]);
+        }
+        let o = env.run(&get);
+        assert!(o.status.success());
+        assert_eq!(o.stdout, data, "{name} to stdout");
+        let h = env.ok(&head);
+        assert!(
+            h.contains("content-length: 300000") && h.contains(expect),
+            "{name}: {h}"
+        );
+    }
+    // SSE-S3 single PUT: the ETag is the MD5 of the data, as S3.
+    assert!(env.ok(&["head", "bkt/s3"]).contains("etag: \""));
+    assert!(env.err(&["get", "bkt/missing"]).contains("NoSuchKey"));
+    assert!(env.err(&["get", "nobucket/x"]).contains("NoSuchBucket"));
+    assert!(env.err(&["get", "justabucket"]).contains("BUCKET/KEY"));
+    // Keys with any characters, long ones too, are safe file names.
+    let long = format!("bkt/{}", "dir/../é €\n".repeat(40));
+    env.ok(&["put", &long, s(&f)]);
+    let o = env.run(&["get", &long]);
+    assert_eq!(o.stdout, data);
+}
+
+#[test]
+fn put_from_stdin_and_multipart() {
+    let env = Env::with_bucket();
+    let data = pattern(11 << 20, 2);
+    let f = env.write("in", &data);
+    let out = env.ok(&[
+        "put",
+        "bkt/mp",
+        s(&f),
+        "--part-size",
+        "5MiB",
+        "--sse",
+        "aws:kms",
+        "--kms-key",
+        "alias/demo",
+        "--threads",
+        "2",
+    ]);
+    assert!(out.contains("-3\""), "{out}");
+    let o = env.path("mp.out");
+    env.ok(&["get", "bkt/mp", "-o", s(&o)]);
+    assert!(std::fs::read(&o).unwrap() == data);
+    let i = env.ok(&["inspect", "bkt/mp", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&i).unwrap();
+    assert_eq!(v["parts"].as_array().unwrap().len(), 3);
+    assert_eq!(v["mode"], "SSE-KMS");
+    // Nothing left in the uploads directory.
+    let uploads = env.path("home/buckets/bkt/uploads");
+    assert_eq!(std::fs::read_dir(uploads).unwrap().count(), 0);
+
+    // Multipart SSE-C from standard input.
+    let key = env.write("c.key", &[3u8; 32]);
+    let o = env.run_stdin(
+        &[
+            "put",
+            "bkt/mpc",
+            "-",
+            "--part-size",
+            "5MiB",
+            "--sse-c-key-file",
+            s(&key),
+        ],
+        &data,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = env.run(&[
+        "get",
+        "bkt/mpc",
+        "--sse-c-key-file",
+        s(&key),
+        "--range",
+        "bytes=5242870-5242889",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(o.stdout, &data[5_242_870..5_242_890]);
+
+    // A part size below S3's 5 MiB minimum: EntityTooSmall, nothing stored.
+    let e = env.err(&["put", "bkt/small", s(&f), "--part-size", "1MiB"]);
+    assert!(e.contains("EntityTooSmall"), "{e}");
+    assert!(env.err(&["head", "bkt/small"]).contains("NoSuchKey"));
+
+    // Single PUT from standard input.
+    let o = env.run_stdin(&["put", "bkt/pipe", "-"], &data[..1000]);
+    assert!(o.status.success());
+    assert_eq!(env.run(&["get", "bkt/pipe"]).stdout, &data[..1000]);
+}
+
+#[test]
+fn s3_refusals_store_nothing() {
+    let env = Env::with_bucket();
+    let f = env.write("in", b"some data");
+    let e = env.err(&[
+        "put",
+        "bkt/x",
+        s(&f),
+        "--sse",
+        "AES256",
+        "--kms-key",
+        "alias/demo",
+    ]);
+    assert_eq!(
+        e.trim(),
+        "error: InvalidArgument: Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
+    );
+    let e = env.err(&["put", "bkt/x", s(&f), "--sse", "AES512"]);
+    assert_eq!(
+        e.trim(),
+        "error: InvalidRequest: The encryption method specified is not supported"
+    );
+    let short = env.write("short.key", &[1u8; 31]);
+    let e = env.err(&["put", "bkt/x", s(&f), "--sse-c-key-file", s(&short)]);
+    assert_eq!(
+        e.trim(),
+        "error: InvalidArgument: The secret key was invalid for the specified algorithm."
+    );
+    let key = env.write("c.key", &[1u8; 32]);
+    let e = env.err(&[
+        "put",
+        "bkt/x",
+        s(&f),
+        "--sse",
+        "aws:kms",
+        "--sse-c-key-file",
+        s(&key),
+    ]);
+    assert!(
+        e.contains(
+            "InvalidArgument: Server Side Encryption with Customer provided key is incompatible"
+        ),
+        "{e}"
+    );
+    let e = env.err(&[
+        "put",
+        "bkt/x",
+        s(&f),
+        "--sse",
+        "aws:kms",
+        "--kms-key",
+        "alias/missing",
+    ]);
+    assert!(e.contains("KMS.NotFoundException"), "{e}");
+    let e = env.err(&[
+        "put",
+        "bkt/x",
+        s(&f),
+        "--sse",
+        "aws:kms",
+        "--context",
+        "not json",
+    ]);
+    assert!(e.contains("InvalidArgument"), "{e}");
+    assert!(env.err(&["head", "bkt/x"]).contains("NoSuchKey"));
+    // Only the bucket files: no temporary files left.
+    let objects: Vec<_> = std::fs::read_dir(env.path("home/buckets/bkt/objects"))
+        .unwrap()
+        .collect();
+    assert!(objects.is_empty(), "{objects:?}");
+}
+
+#[test]
+fn sse_c_reads() {
+    let env = Env::with_bucket();
+    let data = pattern(100_000, 3);
+    let f = env.write("in", &data);
+    let key = env.write("c.key", &[5u8; 32]);
+    let wrong = env.write("w.key", &[6u8; 32]);
+    env.ok(&["put", "bkt/c", s(&f), "--sse-c-key-file", s(&key)]);
+    let o = env.path("out");
+    let e = env.err(&["get", "bkt/c", "-o", s(&o)]);
+    assert_eq!(
+        e.trim(),
+        "error: InvalidRequest: The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
+    );
+    assert!(!o.exists());
+    assert!(
+        env.err(&["get", "bkt/c", "-o", s(&o), "--sse-c-key-file", s(&wrong)])
+            .contains("AccessDenied")
+    );
+    assert!(!o.exists());
+    assert!(env.err(&["head", "bkt/c"]).contains("InvalidRequest"));
+    assert!(
+        env.err(&["head", "bkt/c", "--sse-c-key-file", s(&wrong)])
+            .contains("AccessDenied")
+    );
+    // SSE-C headers on a non-SSE-C object are refused too.
+    env.ok(&["put", "bkt/plain", s(&f)]);
+    assert!(
+        env.err(&["get", "bkt/plain", "-o", s(&o), "--sse-c-key-file", s(&key)])
+            .contains("InvalidRequest")
+    );
+    assert!(!o.exists());
+}
+
+#[test]
+fn ranges() {
+    let env = Env::with_bucket();
+    let data = pattern(200_000, 4);
+    let f = env.write("in", &data);
+    env.ok(&["put", "bkt/r", s(&f), "--sse", "aws:kms:dsse"]);
+    for (r, want) in [
+        ("bytes=0-0", 0..1),
+        ("bytes=65530-131080", 65_530..131_081),
+        ("bytes=-10", 199_990..200_000),
+        ("bytes=199999-", 199_999..200_000),
+        ("bytes=100-999999", 100..200_000),
+    ] {
+        let o = env.run(&["get", "bkt/r", "--range", r]);
+        assert!(o.status.success(), "{r}");
+        assert_eq!(o.stdout, &data[want], "{r}");
+    }
+    let o = env.path("out");
+    for r in [
+        "bytes=200000-",
+        "bytes=300000-300010",
+        "bytes=5-1",
+        "lines=1-2",
+    ] {
+        let e = env.err(&["get", "bkt/r", "--range", r, "-o", s(&o)]);
+        assert_eq!(
+            e.trim(),
+            "error: InvalidRange: The requested range is not satisfiable",
+            "{r}"
+        );
+        assert!(!o.exists());
+    }
+}
+
+#[test]
+fn tampered_and_truncated_objects() {
+    let env = Env::with_bucket();
+    let data = pattern(500_000, 5);
+    let f = env.write("in", &data);
+    env.ok(&["put", "bkt/t", s(&f), "--sse", "aws:kms"]);
+    let sealed = env
+        .path("home/buckets/bkt/objects")
+        .join(format!("{}.sealed", hex::encode("t")));
+    let orig = std::fs::read(&sealed).unwrap();
+    let o = env.path("out");
+    let mut bytes = orig.clone();
+    bytes[orig.len() / 2] ^= 0x80;
+    std::fs::write(&sealed, &bytes).unwrap();
+    let e = env.err(&["get", "bkt/t", "-o", s(&o)]);
+    assert_eq!(
+        e.trim(),
+        "error: InternalError: stored object failed authentication"
+    );
+    assert!(!o.exists());
+    // A range over untouched chunks still reads; one over the flipped byte does not.
+    assert_eq!(
+        env.run(&["get", "bkt/t", "--range", "bytes=0-9"]).stdout,
+        &data[..10]
+    );
+    assert!(
+        env.err(&[
+            "get",
+            "bkt/t",
+            "--range",
+            "bytes=200000-300000",
+            "-o",
+            s(&o)
+        ])
+        .contains("InternalError")
+    );
+    assert!(!o.exists());
+    // Truncated.
+    std::fs::write(&sealed, &orig[..orig.len() - 100]).unwrap();
+    assert!(
+        env.err(&["get", "bkt/t", "-o", s(&o)])
+            .contains("InternalError")
+    );
+    assert!(!o.exists());
+    // An envelope moved to another key.
+    std::fs::write(&sealed, &orig).unwrap();
+    let dir = env.path("home/buckets/bkt/objects");
+    std::fs::copy(
+        dir.join(format!("{}.sealed", hex::encode("t"))),
+        dir.join(format!("{}.sealed", hex::encode("u"))),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.join(format!("{}.env", hex::encode("t"))),
+        dir.join(format!("{}.env", hex::encode("u"))),
+    )
+    .unwrap();
+    assert!(
+        env.err(&["get", "bkt/u", "-o", s(&o)])
+            .contains("InternalError")
+    );
+    assert!(!o.exists());
+    assert_eq!(env.run(&["get", "bkt/t"]).stdout, data);
+}
+
+#[test]
+fn copy_across_modes() {
+    let env = Env::with_bucket();
+    env.ok(&["bucket", "create", "dst"]);
+    env.ok(&["bucket", "set-encryption", "dst", "--sse", "aws:kms:dsse"]);
+    let data = pattern(150_000, 6);
+    let f = env.write("in", &data);
+    let key = env.write("c.key", &[7u8; 32]);
+    let key2 = env.write("d.key", &[8u8; 32]);
+    env.ok(&["put", "bkt/src", s(&f), "--sse-c-key-file", s(&key)]);
+    // The source's key is required, and the destination bucket's default applies.
+    assert!(
+        env.err(&["copy", "bkt/src", "dst/a"])
+            .contains("InvalidRequest")
+    );
+    let out = env.ok(&[
+        "copy",
+        "bkt/src",
+        "dst/a",
+        "--copy-source-sse-c-key-file",
+        s(&key),
+    ]);
+    assert!(
+        out.contains("x-amz-server-side-encryption: aws:kms:dsse"),
+        "{out}"
+    );
+    assert_eq!(env.run(&["get", "dst/a"]).stdout, data);
+    // SSE-C to SSE-C under another key.
+    env.ok(&[
+        "copy",
+        "bkt/src",
+        "bkt/b",
+        "--copy-source-sse-c-key-file",
+        s(&key),
+        "--sse-c-key-file",
+        s(&key2),
+    ]);
+    assert_eq!(
+        env.run(&["get", "bkt/b", "--sse-c-key-file", s(&key2)])
+            .stdout,
+        data
+    );
+    // KMS to SSE-S3.
+    let out = env.ok(&["copy", "dst/a", "bkt/c", "--sse", "AES256"]);
+    assert!(out.contains("AES256"));
+    assert_eq!(env.run(&["get", "bkt/c"]).stdout, data);
+    assert!(
+        env.err(&[
+            "copy",
+            "bkt/src",
+            "bkt/d",
+            "--copy-source-sse-c-key-file",
+            s(&key2)
+        ])
+        .contains("AccessDenied")
+    );
+    assert!(env.err(&["head", "bkt/d"]).contains("NoSuchKey"));
+}
+
+#[test]
+fn rewrap_in_place() {
+    let env = Env::with_bucket();
+    let second = env.ok(&["keys", "create", "--alias", "second"]);
+    let arn2 = second.trim().split('\t').nth(1).unwrap().to_owned();
+    let data = pattern(100_000, 7);
+    let f = env.write("in", &data);
+    env.ok(&[
+        "put",
+        "bkt/k",
+        s(&f),
+        "--sse",
+        "aws:kms",
+        "--kms-key",
+        "alias/demo",
+    ]);
+    env.ok(&["put", "bkt/s3", s(&f), "--sse", "AES256"]);
+    let sealed = env
+        .path("home/buckets/bkt/objects")
+        .join(format!("{}.sealed", hex::encode("k")));
+    let before = std::fs::read(&sealed).unwrap();
+    let out = env.ok(&["rewrap", "bkt/k", "--kms-key", "alias/second"]);
+    assert!(out.contains(&arn2), "{out}");
+    assert_eq!(std::fs::read(&sealed).unwrap(), before);
+    assert_eq!(env.run(&["get", "bkt/k"]).stdout, data);
+    // SSE-S3 -> SSE-KMS.
+    assert!(
+        env.ok(&["rewrap", "bkt/s3", "--kms-key", &arn2])
+            .contains("aws:kms")
+    );
+    assert_eq!(env.run(&["get", "bkt/s3"]).stdout, data);
+    // SSE-C cannot be rewrapped.
+    let key = env.write("c.key", &[1u8; 32]);
+    env.ok(&["put", "bkt/c", s(&f), "--sse-c-key-file", s(&key)]);
+    assert!(
+        env.err(&["rewrap", "bkt/c", "--kms-key", "alias/second"])
+            .contains("error: ")
+    );
+    let i = env.ok(&["inspect", "bkt/k"]);
+    assert!(i.contains(&arn2), "{i}");
+}
+
+#[test]
+fn sealed_files() {
+    let env = Env::new();
+    let data = pattern(400_000, 8);
+    let f = env.write("in", &data);
+    let sf = env.path("f.s3sf");
+    let o = env.path("f.out");
+    // Files, default SSE-S3.
+    env.ok(&["encrypt", "-i", s(&f), "-o", s(&sf)]);
+    assert_eq!(&std::fs::read(&sf).unwrap()[..5], b"S3SF\x01");
+    env.ok(&["decrypt", "-i", s(&sf), "-o", s(&o)]);
+    assert_eq!(std::fs::read(&o).unwrap(), data);
+    std::fs::remove_file(&o).unwrap();
+    // Pipes, SSE-KMS and DSSE.
+    for sse in ["aws:kms", "aws:kms:dsse"] {
+        let enc = env.run_stdin(&["encrypt", "--sse", sse], &data);
+        assert!(
+            enc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&enc.stderr)
+        );
+        let dec = env.run_stdin(&["decrypt"], &enc.stdout);
+        assert!(dec.status.success());
+        assert_eq!(dec.stdout, data, "{sse}");
+    }
+    // SSE-C: only with the key.
+    let key = env.write("c.key", &[4u8; 32]);
+    let wrong = env.write("w.key", &[5u8; 32]);
+    let sfc = env.path("c.s3sf");
+    env.ok(&[
+        "encrypt",
+        "-i",
+        s(&f),
+        "-o",
+        s(&sfc),
+        "--sse-c-key-file",
+        s(&key),
+    ]);
+    assert!(
+        env.err(&["decrypt", "-i", s(&sfc), "-o", s(&o)])
+            .contains("InvalidRequest")
+    );
+    assert!(!o.exists());
+    assert!(
+        env.err(&[
+            "decrypt",
+            "-i",
+            s(&sfc),
+            "-o",
+            s(&o),
+            "--sse-c-key-file",
+            s(&wrong)
+        ])
+        .contains("AccessDenied")
+    );
+    assert!(!o.exists());
+    env.ok(&[
+        "decrypt",
+        "-i",
+        s(&sfc),
+        "-o",
+        s(&o),
+        "--sse-c-key-file",
+        s(&key),
+    ]);
+    assert_eq!(std::fs::read(&o).unwrap(), data);
+    std::fs::remove_file(&o).unwrap();
+
+    let good = std::fs::read(&sf).unwrap();
+    let bad = |name: &str, bytes: &[u8]| -> String {
+        let p = env.write(name, bytes);
+        let e = env.err(&["decrypt", "-i", s(&p), "-o", s(&o)]);
+        assert!(!o.exists(), "{name}: output left behind");
+        e
+    };
+    // Tampered: one flipped byte in the ciphertext, in the envelope.
+    let mut t = good.clone();
+    t[good.len() - 5000] ^= 1;
+    assert_eq!(
+        bad("t1", &t).trim(),
+        "error: InternalError: stored object failed authentication"
+    );
+    let mut t = good.clone();
+    t[30] ^= 1;
+    assert!(bad("t2", &t).contains("error: "));
+    // Truncated: in the data, in the envelope, in the header, empty.
+    assert!(bad("tr1", &good[..good.len() - 1]).contains("InternalError"));
+    assert!(bad("tr2", &good[..40]).contains("truncated"));
+    assert!(bad("tr3", &good[..7]).contains("truncated"));
+    assert!(bad("tr4", b"").contains("bad magic"));
+    // Not a sealed file, another version, trailing garbage.
+    assert!(bad("nm", b"hello world, this is plain").contains("bad magic"));
+    let mut v = good.clone();
+    v[4] = 2;
+    assert!(bad("v2", &v).contains("version 2"));
+    let mut g = good.clone();
+    g.extend_from_slice(b"x");
+    assert!(bad("tail", &g).contains("error: "));
+    // Another home cannot decrypt it (its keystore has other keys).
+    let other = Env::new();
+    let e = other.err(&["decrypt", "-i", s(&sf), "-o", s(&o)]);
+    assert!(e.contains("error: "), "{e}");
+    assert!(!o.exists());
+}
+
+#[test]
+fn inspect_without_decrypting() {
+    let env = Env::new();
+    let f = env.write("in", &pattern(70_000, 9));
+    let sf = env.path("f.s3sf");
+    env.ok(&["encrypt", "-i", s(&f), "-o", s(&sf), "--sse", "aws:kms"]);
+    let t = env.ok(&["inspect", s(&sf)]);
+    assert!(
+        t.contains("mode:        SSE-KMS (aws:kms)")
+            && t.contains("chunk size:  65536")
+            && t.contains("plaintext:   70000"),
+        "{t}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", s(&sf), "--json"])).unwrap();
+    assert_eq!(v["plaintext_len"], 70_000);
+    assert_eq!(v["envelope_version"], 1);
+    assert!(v["key_arn"].as_str().unwrap().starts_with("arn:aws:kms:"));
+    assert!(v["sealed_len"].as_u64().unwrap() > 70_000);
+    let junk = env.write("junk", b"junk");
+    assert!(env.err(&["inspect", s(&junk)]).contains("bad magic"));
+    assert!(env.err(&["inspect", "nob/such"]).contains("NoSuchBucket"));
+}
+
+#[test]
+fn demo_passes() {
+    let env = Env::new();
+    let keep = env.path("kept");
+    let o = env.run(&["demo", "--size", "6MiB", "--keep", s(&keep)]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("checks passed") && !out.contains("FAIL"),
+        "{out}"
+    );
+    assert!(out.contains("InvalidArgument"));
+    assert!(keep.join("home/keystore.json").exists());
+}
+
+#[test]
+fn bench_runs() {
+    let env = Env::new();
+    let out = env.ok(&["bench", "--size", "1MiB", "--threads", "2"]);
+    for mode in ["SSE-S3", "SSE-KMS", "DSSE-KMS", "SSE-C", "GB/s"] {
+        assert!(out.contains(mode), "{out}");
+    }
+}
+
+#[test]
+fn usage_errors() {
+    let env = Env::new();
+    let o = env.run(&["put"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = env.run(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(env.ok(&["--help"]).contains("encrypt"));
+    env.ok(&["bucket", "create", "bkt"]);
+    let e = env.err(&["put", "bkt/x", "/no/such/file"]);
+    assert!(e.contains("/no/such/file"), "{e}");
+}
