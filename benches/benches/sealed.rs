@@ -1,0 +1,197 @@
+//! The sealed-stream format (s3seal-gcm) against raw AES-256-GCM peers on the same bytes:
+//! seal and open of one part at 16 KiB … 256 MiB, on 1 and 2 threads.
+//!
+//! Groups `sealed-seal/<threads>t` and `sealed-open/<threads>t`; ids `<implementation>/<bytes>`.
+//! Ours: `seal_part_into` / `open_into` (64 KiB chunks, buffers reused across iterations, no
+//! allocation timed). Peers: ring, aws-lc-rs and RustCrypto aes-gcm over the same bytes in
+//! 64 KiB messages (what a user would build from them: the same chunking, each message its own
+//! nonce), in place, on the same rayon pool — so the 2-thread rows compare like with like. On one
+//! thread the peers also run as a single message over the whole buffer (`…-whole`).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+use s3seal_gcm::{
+    BackendKind, ChunkSize, DataKey, PartNumber, PartOpener, PartSealer, layout, open_into,
+    seal_part_into,
+};
+
+const SIZES: [usize; 5] = [16 << 10, 64 << 10, 1 << 20, 64 << 20, 256 << 20];
+const CHUNK: usize = 64 << 10;
+const KEY: [u8; 32] = [0x42; 32];
+const CTX: &[u8] = b"arn:aws:s3:::bench/object";
+
+fn pool(n: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .unwrap_or_else(|e| panic!("pool: {e}"))
+}
+
+fn nonce(i: usize) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    n[4..12].copy_from_slice(&(i as u64).to_be_bytes());
+    n
+}
+
+/// A peer sealing 64 KiB messages of `buf` in place, in parallel on the current pool.
+fn chunked(buf: &mut [u8], seal: impl Fn(usize, &mut [u8]) + Sync) {
+    buf.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(i, c)| seal(i, c));
+}
+
+fn ring_key() -> ring::aead::LessSafeKey {
+    let k = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &KEY)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    ring::aead::LessSafeKey::new(k)
+}
+
+fn lc_key() -> aws_lc_rs::aead::LessSafeKey {
+    let k = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &KEY)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    aws_lc_rs::aead::LessSafeKey::new(k)
+}
+
+fn bench(c: &mut Criterion) {
+    let key = DataKey::from_bytes(KEY);
+    let backend = BackendKind::detect().name();
+    let ring = ring_key();
+    let lc = lc_key();
+    let rc = aes_gcm::Aes256Gcm::new(&KEY.into());
+    for threads in [1usize, 2] {
+        let p = pool(threads);
+        let mut seal_group = c.benchmark_group(format!("sealed-seal/{threads}t"));
+        seal_group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        let mut open_group_inputs = Vec::new();
+        for &size in &SIZES {
+            let pt = vec![0xa5u8; size];
+            let sealer = PartSealer::new(&key, CTX, PartNumber::SINGLE, ChunkSize::DEFAULT)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut sealed = vec![
+                0u8;
+                layout::sealed_len(size as u64, ChunkSize::DEFAULT).unwrap_or(0)
+                    as usize
+            ];
+            seal_group.throughput(Throughput::Bytes(size as u64));
+            seal_group.bench_function(BenchmarkId::new(format!("s3seal-{backend}"), size), |b| {
+                b.iter(|| {
+                    p.install(|| seal_part_into(&sealer, black_box(&pt), &mut sealed))
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+            });
+            let mut buf = pt.clone();
+            seal_group.bench_function(BenchmarkId::new("ring-64k", size), |b| {
+                b.iter(|| {
+                    p.install(|| {
+                        chunked(&mut buf, |i, c| {
+                            let _ = ring.seal_in_place_separate_tag(
+                                ring::aead::Nonce::assume_unique_for_key(nonce(i)),
+                                ring::aead::Aad::empty(),
+                                c,
+                            );
+                        })
+                    })
+                })
+            });
+            seal_group.bench_function(BenchmarkId::new("aws-lc-rs-64k", size), |b| {
+                b.iter(|| {
+                    p.install(|| {
+                        chunked(&mut buf, |i, c| {
+                            let _ = lc.seal_in_place_separate_tag(
+                                aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce(i)),
+                                aws_lc_rs::aead::Aad::empty(),
+                                c,
+                            );
+                        })
+                    })
+                })
+            });
+            seal_group.bench_function(BenchmarkId::new("aes-gcm-64k", size), |b| {
+                b.iter(|| {
+                    p.install(|| {
+                        chunked(&mut buf, |i, c| {
+                            let _ = rc.encrypt_inout_detached(&nonce(i).into(), &[], c.into());
+                        })
+                    })
+                })
+            });
+            if threads == 1 {
+                seal_group.bench_function(BenchmarkId::new("ring-whole", size), |b| {
+                    b.iter(|| {
+                        let _ = ring.seal_in_place_separate_tag(
+                            ring::aead::Nonce::assume_unique_for_key(nonce(0)),
+                            ring::aead::Aad::empty(),
+                            &mut buf,
+                        );
+                    })
+                });
+            }
+            open_group_inputs.push((size, sealed));
+        }
+        seal_group.finish();
+
+        let mut open_group = c.benchmark_group(format!("sealed-open/{threads}t"));
+        open_group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for (size, sealed) in &open_group_inputs {
+            let opener = PartOpener::new(&key, CTX, PartNumber::SINGLE, sealed)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut out = vec![0u8; *size];
+            open_group.throughput(Throughput::Bytes(*size as u64));
+            open_group.bench_function(BenchmarkId::new(format!("s3seal-{backend}"), size), |b| {
+                b.iter(|| {
+                    p.install(|| open_into(&opener, black_box(&sealed[76..]), &mut out))
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+            });
+            // ring opens 64 KiB messages it sealed, in place on a fresh copy each iteration
+            // (the copy is criterion's untimed setup).
+            let mut ct = vec![0xa5u8; *size];
+            let tags: Vec<ring::aead::Tag> = ct
+                .chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(i, c)| {
+                    ring.seal_in_place_separate_tag(
+                        ring::aead::Nonce::assume_unique_for_key(nonce(i)),
+                        ring::aead::Aad::empty(),
+                        c,
+                    )
+                    .unwrap_or_else(|e| panic!("{e:?}"))
+                })
+                .collect();
+            open_group.bench_function(BenchmarkId::new("ring-64k", size), |b| {
+                b.iter_batched_ref(
+                    || ct.clone(),
+                    |w| {
+                        p.install(|| {
+                            w.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| {
+                                let n = ring::aead::Nonce::assume_unique_for_key(nonce(i));
+                                let _ = ring.open_in_place_separate_tag(
+                                    n,
+                                    ring::aead::Aad::empty(),
+                                    tags[i],
+                                    c,
+                                    0..,
+                                );
+                            })
+                        })
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        open_group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

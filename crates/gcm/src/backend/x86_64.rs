@@ -1,0 +1,313 @@
+//! AES-256-GCM with AES-NI and PCLMULQDQ in one pass (x86_64), NIST SP 800-38D.
+//!
+//! The bulk of a message goes through [`stitched`]: 128-byte groups where AES-CTR of one group
+//! and GHASH of another share an instruction stream. The rest — J0, the AAD, the last
+//! `len mod 128` bytes and the length block — runs here with plain intrinsics, block by block
+//! (the tail is staged in a zero-padded stack buffer, so partial blocks need no special case).
+//!
+//! Requires AES-NI, PCLMULQDQ and AVX (the kernel uses VEX three-operand forms); checked by
+//! [`available`] when a key is built, and the key's existence is the proof the kernels rely on.
+//! VAES / VPCLMULQDQ (256/512-bit) are not used.
+
+mod aesni;
+mod field;
+mod stitched;
+
+use core::arch::x86_64::{
+    __m128i, _mm_add_epi32, _mm_loadu_si128, _mm_set_epi64x, _mm_setzero_si128, _mm_shuffle_epi8,
+    _mm_storeu_si128, _mm_xor_si128,
+};
+
+use ::aes::cipher::inout::InOutBuf;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+/// Byte-reversal mask for `pshufb` (byte `i` of the result is byte `15 − i` of the input).
+const BSWAP: u128 = 0x0001_0203_0405_0607_0809_0a0b_0c0d_0e0f;
+
+/// Whether this CPU can run the backend.
+pub(crate) fn available() -> bool {
+    std::is_x86_feature_detected!("aes")
+        && std::is_x86_feature_detected!("pclmulqdq")
+        && std::is_x86_feature_detected!("avx")
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "splits a u128 into its two halves"
+)]
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn from_u128(v: u128) -> __m128i {
+    _mm_set_epi64x((v >> 64) as u64 as i64, v as u64 as i64)
+}
+
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn from_bytes(b: &[u8; 16]) -> __m128i {
+    // SAFETY: `b` is 16 readable bytes; `loadu` has no alignment requirement.
+    unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
+}
+
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn to_bytes(v: __m128i) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is 16 writable bytes; `storeu` has no alignment requirement.
+    unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), v) };
+    b
+}
+
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn bswap(v: __m128i) -> __m128i {
+    _mm_shuffle_epi8(v, from_u128(BSWAP))
+}
+
+/// Expanded AES-256 round keys and the GHASH power table; zeroized on drop.
+#[derive(Clone)]
+pub(crate) struct Key {
+    rk: [__m128i; aesni::ROUND_KEYS],
+    htable: [__m128i; field::TABLE],
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        self.rk.zeroize();
+        self.htable.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Key {}
+
+impl Key {
+    /// Expands `key`; `None` if the CPU lacks AES-NI, PCLMULQDQ or AVX.
+    pub(crate) fn new(key: &[u8; 32]) -> Option<Self> {
+        if !available() {
+            return None;
+        }
+        // SAFETY: the features `expand_key` is compiled for were detected just above.
+        Some(unsafe { expand_key(key) })
+    }
+
+    pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: InOutBuf<'_, '_, u8>) -> [u8; 16] {
+        let len = buf.len();
+        let (src, dst) = buf.into_raw();
+        // SAFETY: a `Key` exists only if `available()` held. `InOutBuf` guarantees `src` is
+        // readable and `dst` writable for `len` bytes and that they are equal or disjoint.
+        unsafe { seal(self, nonce, aad, src, dst, len) }
+    }
+
+    /// Decrypts into the output while hashing, then checks the tag. On `false` the output holds
+    /// unauthenticated plaintext, which the caller must zero.
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: InOutBuf<'_, '_, u8>,
+        tag: &[u8; 16],
+    ) -> bool {
+        let len = buf.len();
+        let (src, dst) = buf.into_raw();
+        // SAFETY: as in `seal`.
+        let mut expected = unsafe { open(self, nonce, aad, src, dst, len) };
+        let ok = expected.ct_eq(tag).into();
+        expected.zeroize();
+        ok
+    }
+}
+
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn expand_key(key: &[u8; 32]) -> Key {
+    let (k0, k1) = key.split_at(16);
+    let (Ok(k0), Ok(k1)) = (<&[u8; 16]>::try_from(k0), <&[u8; 16]>::try_from(k1)) else {
+        unreachable!("a 32-byte key splits into two 16-byte halves")
+    };
+    let rk = aesni::expand(from_bytes(k0), from_bytes(k1));
+    // H = E(K, 0¹²⁸), moved to the POLYVAL domain: H' = mulX_POLYVAL(ByteReverse(H)).
+    let mut h = u128::from_be_bytes(to_bytes(aesni::encrypt(&rk, _mm_setzero_si128())));
+    let carry = h >> 127;
+    h = (h << 1) ^ (0u128.wrapping_sub(carry) & ((0b11 << 126) | (1 << 121) | 1));
+    let htable = field::powers(from_u128(h));
+    h.zeroize();
+    Key { rk, htable }
+}
+
+/// State common to seal and open: the counter (byte-reversed, so the 32-bit big-endian counter
+/// is lane 0 and `paddd` increments it), the hash `Y` (POLYVAL domain), the tag mask E(K, J0).
+struct Run<'k> {
+    key: &'k Key,
+    ctr: __m128i,
+    y: __m128i,
+    mask: __m128i,
+}
+
+impl<'k> Run<'k> {
+    /// J0 = IV ‖ 0³¹ ‖ 1 (SP 800-38D §7.1 step 2); hashes the AAD.
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    fn start(key: &'k Key, nonce: &[u8; 12], aad: &[u8]) -> Self {
+        let mut j0 = [0u8; 16];
+        j0[..12].copy_from_slice(nonce);
+        j0[15] = 1;
+        let j0 = from_bytes(&j0);
+        let mask = aesni::encrypt(&key.rk, j0);
+        let ctr = _mm_add_epi32(bswap(j0), from_u128(1));
+        let mut run = Run {
+            key,
+            ctr,
+            y: _mm_setzero_si128(),
+            mask,
+        };
+        let (groups, rest) = aad.as_chunks::<128>();
+        for g in groups {
+            run.hash8(g);
+        }
+        run.hash_padded(rest);
+        run
+    }
+
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    fn hash8(&mut self, g: &[u8; 128]) {
+        let (blocks, _) = g.as_chunks::<16>();
+        let x: [__m128i; 8] = core::array::from_fn(|j| bswap(from_bytes(&blocks[j])));
+        self.y = field::update8(&self.key.htable, self.y, &x);
+    }
+
+    /// Hashes `data` (fewer than 128 bytes) zero-padded to whole blocks.
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    fn hash_padded(&mut self, data: &[u8]) {
+        for chunk in data.chunks(16) {
+            let mut b = [0u8; 16];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.y = field::update1(&self.key.htable, self.y, bswap(from_bytes(&b)));
+        }
+    }
+
+    /// XORs the keystream into `buf` (whole blocks).
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    fn ctr_blocks(&mut self, buf: &mut [u8]) {
+        let (blocks, _) = buf.as_chunks_mut::<16>();
+        for b in blocks {
+            let ks = aesni::encrypt(&self.key.rk, bswap(self.ctr));
+            self.ctr = _mm_add_epi32(self.ctr, from_u128(1));
+            *b = to_bytes(_mm_xor_si128(from_bytes(b), ks));
+        }
+    }
+
+    /// Hashes the length block and returns the tag.
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    fn finish(mut self, aad_len: usize, len: usize) -> [u8; 16] {
+        let bits = (u128::from(aad_len as u64 * 8) << 64) | u128::from(len as u64 * 8);
+        self.hash_padded(&bits.to_be_bytes());
+        let tag = to_bytes(_mm_xor_si128(bswap(self.y), self.mask));
+        self.mask = _mm_setzero_si128();
+        self.y = _mm_setzero_si128();
+        tag
+    }
+}
+
+/// Stages the last `len mod 128` bytes in a zeroed stack buffer.
+struct Tail {
+    buf: [u8; 128],
+    at: usize,
+    n: usize,
+}
+
+impl Tail {
+    /// # Safety
+    /// `src` is readable for `len` bytes.
+    unsafe fn load(src: *const u8, len: usize) -> Self {
+        let at = len - len % 128;
+        let mut t = Tail {
+            buf: [0; 128],
+            at,
+            n: len - at,
+        };
+        // SAFETY: `at + n == len`, in bounds of `src`; `buf` is a distinct local, `n < 128`.
+        unsafe { core::ptr::copy_nonoverlapping(src.add(at), t.buf.as_mut_ptr(), t.n) };
+        t
+    }
+
+    /// The staged bytes rounded up to whole blocks (zero padded).
+    fn blocks(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.n.div_ceil(16) * 16]
+    }
+
+    /// # Safety
+    /// `dst` is writable for the `len` bytes `load` was given.
+    unsafe fn store(mut self, dst: *mut u8) {
+        // SAFETY: as in `load`, for writes.
+        unsafe { core::ptr::copy_nonoverlapping(self.buf.as_ptr(), dst.add(self.at), self.n) };
+        self.buf.zeroize();
+    }
+}
+
+/// # Safety
+/// The CPU has AES-NI, PCLMULQDQ and AVX. `src` is readable and `dst` writable for `len` bytes,
+/// and they are equal or disjoint.
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+unsafe fn seal(
+    key: &Key,
+    nonce: &[u8; 12],
+    aad: &[u8],
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) -> [u8; 16] {
+    let mut run = Run::start(key, nonce, aad);
+    let groups = len / 128;
+    if groups > 0 {
+        // SAFETY: group 0 is within `len`.
+        unsafe { stitched::ctr8(key, &mut run.ctr, src, dst) };
+        // SAFETY: groups 1.. are within `len`; group `g` hashes group `g - 1` of `dst`,
+        // stored already, the contract's `hash == dst − 128` case.
+        run.y = unsafe {
+            stitched::ctr8_ghash8(
+                key,
+                &mut run.ctr,
+                run.y,
+                src.add(128),
+                dst.add(128),
+                dst,
+                groups - 1,
+            )
+        };
+        let mut last = [0u8; 128];
+        // SAFETY: the last whole group of `dst`, written above; `last` is a distinct local.
+        unsafe {
+            core::ptr::copy_nonoverlapping(dst.add(128 * (groups - 1)), last.as_mut_ptr(), 128)
+        };
+        run.hash8(&last);
+    }
+    // SAFETY: `src` readable for `len`.
+    let mut tail = unsafe { Tail::load(src, len) };
+    run.ctr_blocks(tail.blocks());
+    let n = tail.n;
+    run.hash_padded(&tail.buf[..n]);
+    // SAFETY: `dst` writable for `len`.
+    unsafe { tail.store(dst) };
+    run.finish(aad.len(), len)
+}
+
+/// Decrypts while hashing the ciphertext; returns the expected tag.
+///
+/// # Safety
+/// As for [`seal`].
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+unsafe fn open(
+    key: &Key,
+    nonce: &[u8; 12],
+    aad: &[u8],
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) -> [u8; 16] {
+    let mut run = Run::start(key, nonce, aad);
+    // SAFETY: the groups are within `len`; each hashes its own input, the contract's
+    // `hash == src` case.
+    run.y = unsafe { stitched::ctr8_ghash8(key, &mut run.ctr, run.y, src, dst, src, len / 128) };
+    // SAFETY: `src` readable for `len`.
+    let mut tail = unsafe { Tail::load(src, len) };
+    let n = tail.n;
+    run.hash_padded(&tail.buf[..n]);
+    run.ctr_blocks(tail.blocks());
+    // SAFETY: `dst` writable for `len`.
+    unsafe { tail.store(dst) };
+    run.finish(aad.len(), len)
+}

@@ -1,0 +1,119 @@
+//! GHASH with PCLMULQDQ, computed in the POLYVAL domain (RFC 8452 Appendix A).
+//!
+//! GHASH's bit-reflected field is awkward for CLMUL; instead each block is byte-reversed (one
+//! `pshufb`) and hashed with POLYVAL under the key `H' = mulX_POLYVAL(ByteReverse(H))`, and the
+//! result is byte-reversed back. POLYVAL's product is `dot(a, b) = a·b·x⁻¹²⁸ mod
+//! x¹²⁸ + x¹²⁷ + x¹²⁶ + x¹²¹ + 1`, which a Montgomery-style reduction computes with two CLMULs
+//! (Gueron, "AES-GCM-SIV: specification and analysis", the `gfmul` reduction).
+//!
+//! Powers: `P₁ = H'`, `Pₖ = dot(Pₖ₋₁, H')`, so `dot(X, Pₖ) = X·H'ᵏ·x⁻¹²⁸ᵏ`, exactly what `k`
+//! sequential Horner steps give; an 8-block group is therefore hashed as
+//! `reduce(Σⱼ (Xⱼ ⊕ [j = 0]·Y) × P₈₋ⱼ)` with one reduction (the reduction is linear).
+//! Each 128×128 product is Karatsuba: `lo = a₀b₀`, `hi = a₁b₁`, `mid = (a₀⊕a₁)(b₀⊕b₁)`, with
+//! `b₀⊕b₁` precomputed per power.
+
+use core::arch::x86_64::{
+    __m128i, _mm_clmulepi64_si128, _mm_setzero_si128, _mm_shuffle_epi32, _mm_slli_si128,
+    _mm_srli_si128, _mm_xor_si128,
+};
+
+use super::from_u128;
+
+/// The reduction constant: `x¹²⁷ + x¹²⁶ + x¹²¹` in the high qword (used by `clmul(lo₀, ·, 0x10)`)
+/// and `1` in the low qword, as in Gueron's reference code.
+pub(super) const POLY: u128 = (0xc200_0000_0000_0000 << 64) | 1;
+
+/// The H-power table of one key: entry `2j` is `P₈₋ⱼ`, entry `2j + 1` holds `lo ⊕ hi` of it in
+/// both qwords (the Karatsuba middle operand); so entries 14 and 15 serve single-block steps.
+pub(super) const TABLE: usize = 16;
+
+/// Unreduced Karatsuba product, accumulated as `(lo, hi, mid)`.
+#[derive(Clone, Copy)]
+pub(super) struct Wide {
+    lo: __m128i,
+    hi: __m128i,
+    mid: __m128i,
+}
+
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn karatsuba_k(p: __m128i) -> __m128i {
+    _mm_xor_si128(p, _mm_shuffle_epi32::<0x4e>(p))
+}
+
+impl Wide {
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    pub(super) fn zero() -> Self {
+        let z = _mm_setzero_si128();
+        Wide {
+            lo: z,
+            hi: z,
+            mid: z,
+        }
+    }
+
+    /// `self += x × p`, where `k` is `karatsuba_k(p)`.
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    pub(super) fn mul_add(&mut self, x: __m128i, p: __m128i, k: __m128i) {
+        self.lo = _mm_xor_si128(self.lo, _mm_clmulepi64_si128::<0x00>(x, p));
+        self.hi = _mm_xor_si128(self.hi, _mm_clmulepi64_si128::<0x11>(x, p));
+        let xk = karatsuba_k(x);
+        self.mid = _mm_xor_si128(self.mid, _mm_clmulepi64_si128::<0x00>(xk, k));
+    }
+
+    /// `reduce(lo + mid·x⁶⁴ + hi·x¹²⁸)`, i.e. the accumulated sum times `x⁻¹²⁸`.
+    #[target_feature(enable = "aes,pclmulqdq,avx")]
+    pub(super) fn reduce(self) -> __m128i {
+        let mid = _mm_xor_si128(self.mid, _mm_xor_si128(self.lo, self.hi));
+        let lo = _mm_xor_si128(self.lo, _mm_slli_si128::<8>(mid));
+        let hi = _mm_xor_si128(self.hi, _mm_srli_si128::<8>(mid));
+        let poly = from_u128(POLY);
+        let t = _mm_clmulepi64_si128::<0x10>(lo, poly);
+        let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
+        let t = _mm_clmulepi64_si128::<0x10>(lo, poly);
+        let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
+        _mm_xor_si128(hi, lo)
+    }
+}
+
+/// `dot(a, b)`.
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+fn dot(a: __m128i, b: __m128i) -> __m128i {
+    let mut w = Wide::zero();
+    w.mul_add(a, b, karatsuba_k(b));
+    w.reduce()
+}
+
+/// Builds the power table from `H'` (already in the POLYVAL domain).
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+pub(super) fn powers(h: __m128i) -> [__m128i; TABLE] {
+    let mut t = [h; TABLE];
+    let mut p = h;
+    for k in 1..=8 {
+        if k > 1 {
+            p = dot(p, h);
+        }
+        let j = 8 - k;
+        t[2 * j] = p;
+        t[2 * j + 1] = karatsuba_k(p);
+    }
+    t
+}
+
+/// One Horner step: `dot(y ⊕ x, P₁)`, `x` already byte-reversed.
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+pub(super) fn update1(table: &[__m128i; TABLE], y: __m128i, x: __m128i) -> __m128i {
+    let mut w = Wide::zero();
+    w.mul_add(_mm_xor_si128(y, x), table[TABLE - 2], table[TABLE - 1]);
+    w.reduce()
+}
+
+/// Eight Horner steps with one reduction; `x` already byte-reversed.
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+pub(super) fn update8(table: &[__m128i; TABLE], y: __m128i, x: &[__m128i; 8]) -> __m128i {
+    let mut w = Wide::zero();
+    w.mul_add(_mm_xor_si128(y, x[0]), table[0], table[1]);
+    for j in 1..8 {
+        w.mul_add(x[j], table[2 * j], table[2 * j + 1]);
+    }
+    w.reduce()
+}
