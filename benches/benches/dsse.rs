@@ -4,6 +4,11 @@
 //! Groups `dsse-seal/<threads>t`, `dsse-open/<threads>t`; ids `one-layer/<bytes>` and
 //! `dsse/<bytes>`. Buffers are reused; nothing is allocated in the timed loop.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "benchmark sizes are at most 256 MiB on a 64-bit host"
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

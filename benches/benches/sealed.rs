@@ -8,6 +8,11 @@
 //! nonce), in place, on the same rayon pool — so the 2-thread rows compare like with like. On one
 //! thread the peers also run as a single message over the whole buffer (`…-whole`).
 
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "benchmark sizes are at most 256 MiB on a 64-bit host"
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

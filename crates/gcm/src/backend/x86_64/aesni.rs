@@ -68,10 +68,6 @@ pub(super) fn encrypt(rk: &[__m128i; ROUND_KEYS], block: __m128i) -> __m128i {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "test code: a failed call is a failed test"
-)]
 mod tests {
     use super::super::{from_bytes, to_bytes};
     use super::*;
