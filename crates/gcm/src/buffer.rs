@@ -43,13 +43,22 @@ pub fn seal_part_into<S: ChunkSealer + ?Sized>(
     }
     let c = to_usize(g.chunk)?;
     let last = plaintext.len().div_ceil(c) - 1;
-    body.par_chunks_mut(to_usize(g.sealed_chunk())?)
-        .zip(plaintext.par_chunks(c))
-        .enumerate()
-        .try_for_each(|(i, (out, pt))| {
-            let idx = u32::try_from(i).map_err(|_| Error::TooManyChunks)?;
-            sealer.seal_chunk_to(idx, i == last, pt, out)
-        })
+    let seal = |(i, (out, pt)): (usize, (&mut [u8], &[u8]))| {
+        let idx = u32::try_from(i).map_err(|_| Error::TooManyChunks)?;
+        sealer.seal_chunk_to(idx, i == last, pt, out)
+    };
+    let sc = to_usize(g.sealed_chunk())?;
+    if crate::stream::worth_parallel(plaintext.len(), last + 1) {
+        body.par_chunks_mut(sc)
+            .zip(plaintext.par_chunks(c))
+            .enumerate()
+            .try_for_each(seal)
+    } else {
+        body.chunks_mut(sc)
+            .zip(plaintext.chunks(c))
+            .enumerate()
+            .try_for_each(seal)
+    }
 }
 
 /// Seals `plaintext` with `sealer` into a new buffer.

@@ -504,6 +504,16 @@ fn classify_failure<O: ChunkOpener + ?Sized>(
     }
 }
 
+/// Below this many bytes, a caller that is not already on a rayon pool thread seals or opens
+/// sequentially: handing the work to a pool costs a thread wake-up (tens of microseconds
+/// measured here), more than a few 64 KiB chunks take.
+const PARALLEL_MIN_BYTES: usize = 512 << 10;
+
+/// Whether `chunks` chunks totalling `bytes` are worth spreading over the rayon pool.
+pub(crate) fn worth_parallel(bytes: usize, chunks: usize) -> bool {
+    chunks > 1 && (rayon::current_thread_index().is_some() || bytes >= PARALLEL_MIN_BYTES)
+}
+
 /// Plaintext length of a run of sealed chunks (full chunks, then a tail chunk), or `None` if
 /// the tail is shorter than the per-chunk overhead.
 #[must_use]
@@ -587,27 +597,39 @@ pub fn open_run_into<O: ChunkOpener + ?Sized>(
         return Err(Error::LengthMismatch);
     }
     let (out_body, out_tail) = out.split_at_mut(n_body * c);
-    let (body_failed, tail_ok) = rayon::join(
-        || {
-            body.par_chunks(sc)
-                .zip(out_body.par_chunks_mut(c))
-                .enumerate()
-                .filter_map(|(i, (ct, pt))| {
-                    // i < n_body, so first + i <= tail_index fits in u32.
-                    let idx = first + u32::try_from(i).ok()?;
-                    opener
-                        .open_chunk_to(idx, idx == final_index, ct, pt)
-                        .is_err()
-                        .then_some(i)
-                })
-                .min()
-        },
-        || {
-            opener
-                .open_chunk_to(tail_index, tail_index == final_index, tail, out_tail)
-                .is_ok()
-        },
-    );
+    let open_one = |(i, (ct, pt)): (usize, (&[u8], &mut [u8]))| {
+        // i < n_body, so first + i <= tail_index fits in u32.
+        let idx = first + u32::try_from(i).ok()?;
+        opener
+            .open_chunk_to(idx, idx == final_index, ct, pt)
+            .is_err()
+            .then_some(i)
+    };
+    let mut open_tail = || {
+        opener
+            .open_chunk_to(tail_index, tail_index == final_index, tail, out_tail)
+            .is_ok()
+    };
+    let (body_failed, tail_ok) = if worth_parallel(sealed.len(), n_body + 1) {
+        rayon::join(
+            || {
+                body.par_chunks(sc)
+                    .zip(out_body.par_chunks_mut(c))
+                    .enumerate()
+                    .filter_map(open_one)
+                    .min()
+            },
+            open_tail,
+        )
+    } else {
+        let failed = body
+            .chunks(sc)
+            .zip(out_body.chunks_mut(c))
+            .enumerate()
+            .filter_map(open_one)
+            .min();
+        (failed, open_tail())
+    };
     let Some(i) = body_failed.or((!tail_ok).then_some(n_body)) else {
         return Ok(());
     };

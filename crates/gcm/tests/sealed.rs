@@ -206,6 +206,22 @@ fn output_is_identical_for_1_2_and_8_threads() {
         .collect();
     assert_eq!(outs[0], outs[1]);
     assert_eq!(outs[0], outs[2]);
+    // Outside any pool a small part is sealed sequentially: the same bytes again.
+    let small = data(3 * 4096 + 1);
+    let small_len = layout::sealed_len(small.len() as u64, C4K).unwrap() as usize;
+    let (mut seq, mut par) = (vec![0u8; small_len], vec![0u8; small_len]);
+    seal_part_into(&sealer, &small, &mut seq).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| seal_part_into(&sealer, &small, &mut par))
+        .unwrap();
+    assert_eq!(seq, par);
+    assert_eq!(
+        &open_part(&key(), CTX, part(9), &seq).unwrap()[..],
+        &small[..]
+    );
 }
 
 fn check_range(pt: &[u8], sealed: &[u8], r: std::ops::Range<u64>) {

@@ -213,6 +213,9 @@ pub struct SealedPart {
     pub headers: HeaderMap,
 }
 
+/// Bodies below this are sealed and opened on the caller's thread (see `Engine::run`).
+const SMALL_INPUT: usize = 512 << 10;
+
 /// Largest part S3 accepts: 5 GiB.
 const MAX_PART_SIZE: u64 = 5 << 30;
 
@@ -716,6 +719,16 @@ impl Engine {
         Ok(arn)
     }
 
+    /// Runs `f` on the engine's pool, or for small inputs on the caller's thread: handing work
+    /// to the pool costs a thread wake-up, more than sealing a few chunks.
+    fn run<T: Send>(&self, bytes: usize, f: impl FnOnce() -> T + Send) -> T {
+        if bytes < SMALL_INPUT {
+            f()
+        } else {
+            self.pool.install(f)
+        }
+    }
+
     fn seal(
         &self,
         keys: &Keys,
@@ -724,7 +737,7 @@ impl Engine {
         data: &[u8],
     ) -> Result<Bytes, EngineError> {
         let chunk = self.config.chunk;
-        self.pool.install(|| match keys {
+        self.run(data.len(), || match keys {
             Keys::Single(k) => Ok(s3seal_gcm::seal_part(k, ctx, part, chunk, data)?),
             Keys::Dual(d) => Ok(s3seal_dsse::seal_part(d, ctx, part, chunk, data)?),
             Keys::Plain => Ok(Bytes::copy_from_slice(data)),
@@ -762,7 +775,7 @@ impl Engine {
             range
         };
         let whole_empty = env.plaintext_len == 0 && !matches!(keys, Keys::Plain);
-        self.pool.install(|| match keys {
+        self.run(sealed.len(), || match keys {
             Keys::Single(k) if whole_empty => {
                 for (i, &part) in layout.parts().iter().enumerate() {
                     let r = layout
