@@ -167,12 +167,12 @@ pub fn open_range_with<O: ChunkOpener + ?Sized>(
     if plan.len == 0 {
         return Ok(BytesMut::new());
     }
-    if sealed.len() as u64 != plan.sealed.end - plan.sealed.start {
+    if Some(sealed.len() as u64) != plan.sealed.end.checked_sub(plan.sealed.start) {
         return Err(Error::LengthMismatch);
     }
     let mut out = open_run(opener, plan.first, plan.final_index, sealed)?;
     let (skip, len) = (to_usize(plan.skip)?, to_usize(plan.len)?);
-    if skip + len > out.len() {
+    if skip.checked_add(len).is_none_or(|end| end > out.len()) {
         out.zeroize();
         return Err(FormatError::OutOfBounds.into());
     }
@@ -231,22 +231,35 @@ where
             .get(s..e)
             .ok_or_else(|| FormatError::OutOfBounds.into())
     };
-    let pieces: Vec<BytesMut> = layout
-        .plan_range(range)?
-        .par_iter()
-        .map(|p| {
-            let o = opener(p.position, p.part, slice(&p.header)?)?;
-            if o.geometry() != layout.geometry() {
-                return Err(FormatError::BadChunkSize(0).into());
-            }
-            open_range_with(&o, &p.chunks, slice(&p.chunks.sealed)?)
-        })
-        .collect::<Result<_, Error>>()?;
-    let mut out = BytesMut::with_capacity(pieces.iter().map(BytesMut::len).sum());
-    for p in pieces {
-        out.extend_from_slice(&p);
+    let plan = layout.plan_range(range)?;
+    let open = |p: &crate::layout::PartRange| -> Result<BytesMut, Error> {
+        let o = opener(p.position, p.part, slice(&p.header)?)?;
+        if o.geometry() != layout.geometry() {
+            return Err(FormatError::BadChunkSize(0).into());
+        }
+        open_range_with(&o, &p.chunks, slice(&p.chunks.sealed)?)
+    };
+    if let [only] = plan.as_slice() {
+        return open(only);
     }
-    Ok(out)
+    let mut pieces: Vec<Result<BytesMut, Error>> = plan.par_iter().map(open).collect();
+    // Every piece is either copied out and wiped, or wiped when another part failed: no
+    // plaintext is left in freed memory.
+    let failed = pieces.iter().find_map(|p| p.as_ref().err().cloned());
+    let mut out = BytesMut::with_capacity(match failed {
+        None => pieces.iter().flatten().map(BytesMut::len).sum(),
+        Some(_) => 0,
+    });
+    for piece in pieces.iter_mut().flatten() {
+        if failed.is_none() {
+            out.extend_from_slice(piece);
+        }
+        piece.zeroize();
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Opens plaintext `range` of a single-layer multipart object held in memory; see

@@ -18,8 +18,11 @@ use crate::key::DataKey;
 use crate::layout::MAX_CHUNKS;
 use crate::stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run};
 
+/// Most chunks one batch may hold (bounds memory whatever the caller asks).
+const MAX_BATCH: usize = 1024;
+
 fn default_batch() -> usize {
-    rayon::current_num_threads().max(1)
+    rayon::current_num_threads().clamp(1, MAX_BATCH)
 }
 
 fn to_usize(v: u64) -> Result<usize, Error> {
@@ -87,11 +90,24 @@ impl<W: Write, S: ChunkSealer> Encryptor<W, S> {
     /// Seals `batch` chunks at a time (default: the rayon pool's thread count).
     #[must_use]
     pub fn with_batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
+        self.batch = batch.clamp(1, MAX_BATCH);
         self
     }
 
     /// Seals the pending plaintext (all chunks non-final unless `finish`) and writes it out.
+    /// Makes room for a full batch up front: `pending` then never reallocates, so no copy of
+    /// plaintext is left behind in a freed buffer.
+    fn reserve_batch(&mut self) -> Result<(), Error> {
+        let cap = self.batch * to_usize(self.sealer.geometry().chunk)?;
+        if self.pending.capacity() < cap {
+            let mut fresh = Zeroizing::new(Vec::with_capacity(cap));
+            fresh.extend_from_slice(&self.pending);
+            self.pending.zeroize();
+            self.pending = fresh;
+        }
+        Ok(())
+    }
+
     fn flush_pending(&mut self, finish: bool) -> Result<(), Error> {
         if !self.header_written {
             self.inner.write_all(self.sealer.header_bytes())?;
@@ -147,6 +163,7 @@ impl<W: Write, S: ChunkSealer> Write for Encryptor<W, S> {
         if self.failed {
             return Err(io::Error::other("encryptor failed earlier"));
         }
+        self.reserve_batch()?;
         let cap = self.batch * to_usize(self.sealer.geometry().chunk)?;
         let total = data.len();
         while !data.is_empty() {
@@ -239,7 +256,7 @@ impl<R: Read, O: ChunkOpener> Decryptor<R, O> {
     /// Opens `batch` chunks at a time (default: the rayon pool's thread count).
     #[must_use]
     pub fn with_batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
+        self.batch = batch.clamp(1, MAX_BATCH);
         self
     }
 

@@ -41,13 +41,13 @@ impl Geometry {
     /// Sealed bytes of a full chunk.
     #[must_use]
     pub fn sealed_chunk(&self) -> u64 {
-        self.chunk + self.overhead
+        self.chunk.saturating_add(self.overhead)
     }
 
     /// Number of chunks of a part of `plaintext_len` bytes.
     #[must_use]
     pub fn chunk_count(&self, plaintext_len: u64) -> u64 {
-        plaintext_len.div_ceil(self.chunk).max(1)
+        plaintext_len.div_ceil(self.chunk.max(1)).max(1)
     }
 
     /// Sealed length of a part of `plaintext_len` bytes; `None` on overflow or above
@@ -74,7 +74,12 @@ impl Geometry {
             .checked_sub(self.header)
             .ok_or(FormatError::Truncated)?;
         let (c, t) = (self.chunk, self.overhead);
-        let (full, rem) = (body / (c + t), body % (c + t));
+        // A geometry built by hand with no bytes per chunk describes nothing.
+        let sc = self.sealed_chunk();
+        if sc == 0 {
+            return Err(FormatError::BadChunkLength);
+        }
+        let (full, rem) = (body / sc, body % sc);
         let p = match rem {
             0 if full > 0 => full * c,
             r if r < t => return Err(FormatError::Truncated),
@@ -230,7 +235,11 @@ impl MultipartLayout {
         };
         for (part, size) in parts {
             // Strictly ascending; part 0 (a single-part object) only alone.
-            if layout.parts.last().is_some_and(|p| part <= *p || p.get() == 0) {
+            if layout
+                .parts
+                .last()
+                .is_some_and(|p| part <= *p || p.get() == 0)
+            {
                 return Err(FormatError::OutOfBounds);
             }
             let sealed = geometry.sealed_len(size).ok_or(FormatError::OutOfBounds)?;
@@ -276,13 +285,13 @@ impl MultipartLayout {
     /// Plaintext size of the part at `position`.
     #[must_use]
     pub fn part_plaintext_len(&self, position: usize) -> Option<u64> {
-        Some(self.plain.get(position + 1)? - self.plain[position])
+        Some(self.plain.get(position.checked_add(1)?)? - self.plain.get(position)?)
     }
 
     /// Sealed byte range of the part at `position` within the object.
     #[must_use]
     pub fn part_sealed_range(&self, position: usize) -> Option<Range<u64>> {
-        Some(self.sealed[position]..*self.sealed.get(position + 1)?)
+        Some(*self.sealed.get(position)?..*self.sealed.get(position.checked_add(1)?)?)
     }
 
     /// Plans the read of plaintext `range` of the whole object: one entry per part it touches,
@@ -394,5 +403,28 @@ mod tests {
         let single = MultipartLayout::new(C, [(PartNumber::SINGLE, 10)]).unwrap();
         assert_eq!(single.plan_range(3..4).unwrap()[0].part, PartNumber::SINGLE);
         assert!(MultipartLayout::new(C, [(PartNumber::SINGLE, 1), (p(1), 1)]).is_err());
+    }
+
+    #[test]
+    fn hand_built_geometries_and_positions_never_panic() {
+        let zero = Geometry {
+            header: 0,
+            chunk: 0,
+            overhead: 0,
+        };
+        assert_eq!(zero.chunk_count(10), 10);
+        assert!(zero.plaintext_len(10).is_err());
+        let max = Geometry {
+            header: u64::MAX,
+            chunk: u64::MAX,
+            overhead: u64::MAX,
+        };
+        assert!(max.sealed_len(u64::MAX).is_none());
+        assert!(max.plaintext_len(u64::MAX).is_err());
+        let l = MultipartLayout::new(C, [(PartNumber::SINGLE, 10)]).unwrap();
+        for pos in [1, 2, usize::MAX] {
+            assert_eq!(l.part_sealed_range(pos), None);
+            assert_eq!(l.part_plaintext_len(pos), None);
+        }
     }
 }
