@@ -330,7 +330,12 @@ fn new_object(
         (None, Some(d)) => (d.kms_key.clone(), d.bucket_key),
         (None, None) => (None, false),
     };
-    let bucket_key = h.bucket_key.unwrap_or(default_bucket_key);
+    // A bucket's BucketKeyEnabled is an SSE-KMS setting: it is inherited only by requests that
+    // end up SSE-KMS (S3 Bucket Keys "aren't supported for DSSE-KMS"); asking for a bucket key
+    // explicitly with DSSE is still refused below.
+    let bucket_key = h
+        .bucket_key
+        .unwrap_or(default_bucket_key && alg == SseAlgorithm::AwsKms);
     let supplied = h.context.take();
     match alg {
         SseAlgorithm::Aes256 => Ok(Encryption::SseS3),

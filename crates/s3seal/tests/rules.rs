@@ -66,6 +66,7 @@ use Want::*;
 enum Bucket {
     Plain,
     DefaultKmsB,
+    DefaultKmsBucketKey,
     DefaultDsse,
     DefaultAes,
     BlocksSseC,
@@ -154,6 +155,9 @@ fn bucket(w: &World, b: Bucket) -> BucketPolicy {
         Bucket::Plain => {}
         Bucket::DefaultKmsB => {
             p.set_encryption(enc(SseAlgorithm::AwsKms, key(&w.key_b), false, None))
+        }
+        Bucket::DefaultKmsBucketKey => {
+            p.set_encryption(enc(SseAlgorithm::AwsKms, key(&w.key_b), true, None))
         }
         Bucket::DefaultDsse => {
             p.set_encryption(enc(SseAlgorithm::AwsKmsDsse, key(&w.key_b), false, None))
@@ -293,7 +297,11 @@ fn run(
         }
         Op::Complete(src) => {
             let up = upload(w, &bp, src);
-            let part = s3seal::CompletedPart { part_number: 1, size: 4, etag: "00".repeat(16) };
+            let part = s3seal::CompletedPart {
+                part_number: 1,
+                size: 4,
+                etag: "00".repeat(16),
+            };
             let (_, env, h) = w
                 .engine
                 .complete_multipart_upload(&req(true), &up, &[part])?;
@@ -692,6 +700,27 @@ fn s3_rules_through_the_engine() {
             put,
             ssec(&CK),
             Written(None, None),
+        ),
+        (
+            "a bucket-key default is not inherited by an explicit DSSE request",
+            Bucket::DefaultKmsBucketKey,
+            put,
+            vec![(SSE, s("aws:kms:dsse")), (KID, a.clone())],
+            Written(Some("aws:kms:dsse"), Some(a_s)),
+        ),
+        (
+            "a bucket-key default applies to SSE-KMS",
+            Bucket::DefaultKmsBucketKey,
+            put,
+            vec![],
+            Written(Some("aws:kms"), Some(b_s)),
+        ),
+        (
+            "an explicit bucket key with DSSE over a bucket-key default",
+            Bucket::DefaultKmsBucketKey,
+            put,
+            vec![(SSE, s("aws:kms:dsse")), (BK, s("true"))],
+            Refused("InvalidArgument", 400, None),
         ),
         (
             "default DSSE applies",
