@@ -16,7 +16,10 @@
 //!  +-----------------+--------------------------------------------+------+--------+
 //! ```
 //!
-//! * `mode`: 1 SSE-S3, 2 SSE-KMS, 3 DSSE-KMS, 4 SSE-C, 5 FSx (stored as the file system keeps it).
+//! * `mode`: 1 SSE-S3, 2 SSE-KMS, 3 DSSE-KMS, 4 SSE-C, 5 FSx (stored as the file system keeps it;
+//!   no MAC, believed only on an FSx access point).
+//! * key ARN: the customer's key for SSE-KMS / DSSE-KMS; for SSE-S3 and SSE-C this store's SSE-S3
+//!   root key, which readers resolve themselves and assert.
 //! * `flags`: bit 0 = S3 Bucket Key (key material is the bucket key's blob and `salt` derives the
 //!   object key); bit 1 = an upload in progress (CreateMultipartUpload's envelope: never readable
 //!   as an object); other bits 0.
@@ -54,7 +57,7 @@ const FLAG_UPLOAD: u8 = 0x02;
 pub const PART_DIGEST_LEN: usize = 16;
 const MAC_LEN: usize = 32;
 /// Longest string or blob field.
-const MAX_FIELD: usize = 16_384;
+const MAX_FIELD: usize = 32 << 10;
 /// Most context entries.
 const MAX_CONTEXT: usize = 64;
 
