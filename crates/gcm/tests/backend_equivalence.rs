@@ -1,7 +1,8 @@
 //! Every SIMD backend against the portable backend and the RustCrypto `aes-gcm` crate, in the
 //! same run: random keys, nonces and AAD, every plaintext length 0..=300, lengths straddling the
-//! 16-byte block, the 128-byte stitched group, 4 KiB and 64 KiB; seal and open, in place and
-//! in → out; tampered tags and ciphertexts rejected with the output zeroed.
+//! 16-byte block, the 128-byte stitched group, the 256-byte VAES group (and its multiples up to
+//! 1 KiB), 4 KiB and 64 KiB; seal and open, in place and in → out; tampered tags and ciphertexts
+//! rejected with the output zeroed.
 #![expect(
     clippy::unwrap_used,
     reason = "test code: a failed call is a failed test"
@@ -131,11 +132,14 @@ fn check(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], pt: &[u8], flip: usize) {
     }
 }
 
-/// Lengths around the block (16), the stitched group (128), 4 KiB and 64 KiB.
+/// Lengths around the block (16), the stitched group (128), the VAES group (256) and its
+/// multiples, 4 KiB and 64 KiB.
 fn boundary_lengths() -> Vec<usize> {
     let mut v = Vec::new();
-    for base in [16usize, 128, 256, 4096, 65536] {
-        for d in [-17, -16, -15, -1, 0, 1, 15, 16, 17, 127, 128, 129] {
+    for base in [16usize, 128, 256, 512, 768, 1024, 4096, 65536] {
+        for d in [
+            -129, -128, -127, -17, -16, -15, -1, 0, 1, 15, 16, 17, 127, 128, 129, 255, 256, 257,
+        ] {
             v.extend(base.checked_add_signed(d));
         }
     }
@@ -172,7 +176,7 @@ proptest! {
         flip in any::<usize>(),
     ) {
         let mut x = seed | 1;
-        let data: Vec<u8> = (0..65536 + 129).map(|_| {
+        let data: Vec<u8> = (0..65536 + 257).map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;

@@ -7,7 +7,8 @@
 //!
 //! Requires AES-NI, PCLMULQDQ and AVX (the kernel uses VEX three-operand forms); checked by
 //! [`available`] when a key is built, and the key's existence is the proof the kernels rely on.
-//! VAES / VPCLMULQDQ (256/512-bit) are not used.
+//! VAES / VPCLMULQDQ (512-bit) are used by [`super::x86_64_vaes`], which reuses this key, [`Run`]
+//! and [`seal_body`] / [`open_body`] for J0, the AAD and the last `len mod 256` bytes.
 
 mod aesni;
 mod field;
@@ -77,6 +78,16 @@ impl Drop for Key {
 impl zeroize::ZeroizeOnDrop for Key {}
 
 impl Key {
+    /// The 15 AES-256 round keys.
+    pub(super) fn round_keys(&self) -> &[__m128i; aesni::ROUND_KEYS] {
+        &self.rk
+    }
+
+    /// `H' = P₁`, the hash key in the POLYVAL domain ([`field`]).
+    pub(super) fn h(&self) -> __m128i {
+        self.htable[field::TABLE - 2]
+    }
+
     /// Expands `key`; `None` if the CPU lacks AES-NI, PCLMULQDQ or AVX.
     pub(crate) fn new(key: &[u8; 32]) -> Option<Self> {
         if !available() {
@@ -131,17 +142,17 @@ fn expand_key(key: &[u8; 32]) -> Key {
 
 /// State common to seal and open: the counter (byte-reversed, so the 32-bit big-endian counter
 /// is lane 0 and `paddd` increments it), the hash `Y` (POLYVAL domain), the tag mask E(K, J0).
-struct Run<'k> {
+pub(super) struct Run<'k> {
     key: &'k Key,
-    ctr: __m128i,
-    y: __m128i,
+    pub(super) ctr: __m128i,
+    pub(super) y: __m128i,
     mask: __m128i,
 }
 
 impl<'k> Run<'k> {
     /// J0 = IV ‖ 0³¹ ‖ 1 (SP 800-38D §7.1 step 2); hashes the AAD.
     #[target_feature(enable = "aes,pclmulqdq,avx")]
-    fn start(key: &'k Key, nonce: &[u8; 12], aad: &[u8]) -> Self {
+    pub(super) fn start(key: &'k Key, nonce: &[u8; 12], aad: &[u8]) -> Self {
         let mut j0 = [0u8; 16];
         j0[..12].copy_from_slice(nonce);
         j0[15] = 1;
@@ -192,7 +203,7 @@ impl<'k> Run<'k> {
 
     /// Hashes the length block and returns the tag.
     #[target_feature(enable = "aes,pclmulqdq,avx")]
-    fn finish(mut self, aad_len: usize, len: usize) -> [u8; 16] {
+    pub(super) fn finish(mut self, aad_len: usize, len: usize) -> [u8; 16] {
         let bits = (u128::from(aad_len as u64 * 8) << 64) | u128::from(len as u64 * 8);
         self.hash_padded(&bits.to_be_bytes());
         let tag = to_bytes(_mm_xor_si128(bswap(self.y), self.mask));
@@ -251,6 +262,18 @@ unsafe fn seal(
     len: usize,
 ) -> [u8; 16] {
     let mut run = Run::start(key, nonce, aad);
+    // SAFETY: the contract of this function.
+    unsafe { seal_body(&mut run, src, dst, len) };
+    run.finish(aad.len(), len)
+}
+
+/// Encrypts and hashes `len` bytes of message, continuing `run` (its counter and hash).
+///
+/// # Safety
+/// As for [`seal`].
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+pub(super) unsafe fn seal_body(run: &mut Run<'_>, src: *const u8, dst: *mut u8, len: usize) {
+    let key = run.key;
     let groups = len / 128;
     if groups > 0 {
         // SAFETY: group 0 is within `len`.
@@ -282,7 +305,6 @@ unsafe fn seal(
     run.hash_padded(&tail.buf[..n]);
     // SAFETY: `dst` writable for `len`.
     unsafe { tail.store(dst) };
-    run.finish(aad.len(), len)
 }
 
 /// Decrypts while hashing the ciphertext; returns the expected tag.
@@ -299,6 +321,18 @@ unsafe fn open(
     len: usize,
 ) -> [u8; 16] {
     let mut run = Run::start(key, nonce, aad);
+    // SAFETY: the contract of this function.
+    unsafe { open_body(&mut run, src, dst, len) };
+    run.finish(aad.len(), len)
+}
+
+/// Decrypts and hashes `len` bytes of ciphertext, continuing `run` (its counter and hash).
+///
+/// # Safety
+/// As for [`seal`].
+#[target_feature(enable = "aes,pclmulqdq,avx")]
+pub(super) unsafe fn open_body(run: &mut Run<'_>, src: *const u8, dst: *mut u8, len: usize) {
+    let key = run.key;
     // SAFETY: the groups are within `len`; each hashes its own input, the contract's
     // `hash == src` case.
     run.y = unsafe { stitched::ctr8_ghash8(key, &mut run.ctr, run.y, src, dst, src, len / 128) };
@@ -309,5 +343,4 @@ unsafe fn open(
     run.ctr_blocks(tail.blocks());
     // SAFETY: `dst` writable for `len`.
     unsafe { tail.store(dst) };
-    run.finish(aad.len(), len)
 }
