@@ -8,7 +8,6 @@
 
 use std::io::{self, Read, Write};
 
-use bytes::BytesMut;
 use rayon::prelude::*;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -16,7 +15,9 @@ use crate::error::{Error, FormatError};
 use crate::format::{ChunkSize, HEADER_LEN, PartNumber};
 use crate::key::DataKey;
 use crate::layout::MAX_CHUNKS;
-use crate::stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run};
+use crate::stream::{
+    ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run_into, run_plaintext_len,
+};
 
 /// Most chunks one batch may hold (bounds memory whatever the caller asks).
 const MAX_BATCH: usize = 1024;
@@ -201,7 +202,7 @@ pub struct Decryptor<R: Read, O: ChunkOpener = PartOpener> {
     /// Sealed bytes read but not yet opened (at most one batch plus one look-ahead byte).
     input: Vec<u8>,
     /// Authenticated plaintext not yet returned, from `pos`.
-    output: BytesMut,
+    output: Vec<u8>,
     pos: usize,
     batch: usize,
     next_index: u64,
@@ -245,7 +246,7 @@ impl<R: Read, O: ChunkOpener> Decryptor<R, O> {
             opener,
             inner,
             input: Vec::new(),
-            output: BytesMut::new(),
+            output: Vec::new(),
             pos: 0,
             batch: default_batch(),
             next_index: 0,
@@ -283,8 +284,22 @@ impl<R: Read, O: ChunkOpener> Decryptor<R, O> {
         // has the index passed (it is past the run).
         let final_index =
             u32::try_from(if more { last + 1 } else { last }).map_err(|_| Error::TooManyChunks)?;
-        self.output.zeroize();
-        self.output = open_run(&self.opener, first, final_index, &self.input[..body_len])?;
+        // Reuse one buffer for every batch: it holds zeros here (`read` wipes what it hands
+        // out, and a failed run wipes itself), so growing it is the only fill.
+        let len = run_plaintext_len(self.opener.geometry(), body_len).unwrap_or(0);
+        self.output.resize(len, 0);
+        let opened = open_run_into(
+            &self.opener,
+            first,
+            final_index,
+            &self.input[..body_len],
+            &mut self.output,
+        );
+        if let Err(e) = opened {
+            // Nothing of a failed batch is readable (the run already wiped it).
+            self.output.clear();
+            return Err(e);
+        }
         self.pos = 0;
         self.next_index += n;
         self.input.drain(..body_len);

@@ -507,7 +507,7 @@ fn classify_failure<O: ChunkOpener + ?Sized>(
 /// Below this many bytes, a caller that is not already on a rayon pool thread seals or opens
 /// sequentially: handing the work to a pool costs a thread wake-up (tens of microseconds
 /// measured here), more than a few 64 KiB chunks take.
-const PARALLEL_MIN_BYTES: usize = 512 << 10;
+pub const PARALLEL_MIN_BYTES: usize = 512 << 10;
 
 /// Whether `chunks` chunks totalling `bytes` are worth spreading over the rayon pool.
 pub(crate) fn worth_parallel(bytes: usize, chunks: usize) -> bool {

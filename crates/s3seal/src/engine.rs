@@ -213,9 +213,6 @@ pub struct SealedPart {
     pub headers: HeaderMap,
 }
 
-/// Bodies below this are sealed and opened on the caller's thread (see `Engine::run`).
-const SMALL_INPUT: usize = 512 << 10;
-
 /// Largest part S3 accepts: 5 GiB.
 const MAX_PART_SIZE: u64 = 5 << 30;
 
@@ -722,7 +719,7 @@ impl Engine {
     /// Runs `f` on the engine's pool, or for small inputs on the caller's thread: handing work
     /// to the pool costs a thread wake-up, more than sealing a few chunks.
     fn run<T: Send>(&self, bytes: usize, f: impl FnOnce() -> T + Send) -> T {
-        if bytes < SMALL_INPUT {
+        if bytes < s3seal_gcm::stream::PARALLEL_MIN_BYTES {
             f()
         } else {
             self.pool.install(f)
@@ -872,18 +869,14 @@ impl Engine {
         let nk = self.new_keys(req, target, &object_id, data.len() as u64)?;
         let ctx = object_context(&req.bucket.name, req.key, &object_id);
         let plain_etag = matches!(nk.mode, Mode::SseS3 | Mode::Fsx);
+        let seal = || self.seal(&nk.unwrapped.keys, &ctx, PartNumber::SINGLE, data);
         // S3's ETag of a single-PUT SSE-S3 object is the MD5 of its data: hash it on one thread
-        // while the pool seals.
-        let (etag, sealed) = rayon::join(
-            || {
-                if plain_etag {
-                    Ok(hex::encode(Md5::digest(data)))
-                } else {
-                    opaque_etag()
-                }
-            },
-            || self.seal(&nk.unwrapped.keys, &ctx, PartNumber::SINGLE, data),
-        );
+        // while the pool seals. Other modes need no second task (and no hop to a pool).
+        let (etag, sealed) = if plain_etag {
+            rayon::join(|| Ok(hex::encode(Md5::digest(data))), seal)
+        } else {
+            (opaque_etag(), seal())
+        };
         let mut env = self.envelope(req, &nk, object_id);
         env.plaintext_len = data.len() as u64;
         env.etag = etag?;
