@@ -3,7 +3,9 @@
 //!
 //! Groups: `aes256gcm-seal` and `aes256gcm-open`; ids `<implementation>/<bytes>`, throughput in
 //! bytes. 12-byte nonce, empty AAD. Opening is timed on a fresh copy of the ciphertext each
-//! iteration (the copy is criterion's untimed setup).
+//! iteration (the copy is criterion's untimed setup). The seal group also has
+//! `ctr-bound-vaes-zmm` / `-ymm`: AES-256-CTR alone with `vaesenc` on 512- / 256-bit registers
+//! (no GHASH), the ceiling any AES-256-GCM can reach on this core.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -146,6 +148,15 @@ fn seal(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new(imp.name(), size), |b| {
                 b.iter(|| black_box(imp.seal(black_box(&mut buf))));
             });
+        }
+        // Not an AEAD: the VAES kernel's AES-256-CTR with no GHASH, the ceiling for any
+        // AES-256-GCM on this core (absent where the CPU has no VAES/AVX-512).
+        if let Some(k) = Aes256Gcm::with_backend(&KEY, BackendKind::X86_64Vaes) {
+            for (name, ymm) in [("ctr-bound-vaes-zmm", false), ("ctr-bound-vaes-ymm", true)] {
+                g.bench_function(BenchmarkId::new(name, size), |b| {
+                    b.iter(|| black_box(k.ctr_bound_in_place(&NONCE, black_box(&mut buf), ymm)));
+                });
+            }
         }
     }
     g.finish();

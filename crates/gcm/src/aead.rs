@@ -103,6 +103,17 @@ impl Aes256Gcm {
         Ok(self.key.seal(nonce, aad, buf))
     }
 
+    /// Benchmark support, not an AEAD: XORs the AES-256-CTR keystream GCM would use for
+    /// `nonce` into `buf`, without GHASH, on the `x86_64-vaes` kernel's AES schedule — the
+    /// ceiling for any AES-256-GCM on this core. Returns `false` (nothing written) on another
+    /// backend or when `buf.len()` is not a multiple of 256. `ymm` runs the rounds on 256-bit
+    /// registers instead of 512-bit ones.
+    #[cfg(feature = "bench-internals")]
+    #[doc(hidden)]
+    pub fn ctr_bound_in_place(&self, nonce: &[u8; NONCE_LEN], buf: &mut [u8], ymm: bool) -> bool {
+        self.key.ctr_only(nonce, buf, ymm)
+    }
+
     /// Verifies `tag` and decrypts `buf` in place.
     ///
     /// # Errors

@@ -135,6 +135,16 @@ impl BackendKey {
         }
     }
 
+    /// AES-CTR alone (see `x86_64_vaes::Key::ctr_only`); `false` on other backends.
+    #[cfg(feature = "bench-internals")]
+    pub(crate) fn ctr_only(&self, nonce: &[u8; 12], buf: &mut [u8], ymm: bool) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            BackendKey::X86_64Vaes(k) => k.ctr_only(nonce, buf, ymm),
+            _ => false,
+        }
+    }
+
     /// Decrypts `buf` (in → out) and verifies `tag`; returns whether the tag matched.
     ///
     /// On `false` the output may hold unauthenticated plaintext (the one-pass backends decrypt

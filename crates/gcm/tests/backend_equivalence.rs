@@ -229,3 +229,31 @@ fn detect_picks_an_available_backend() {
         );
     }
 }
+
+/// The benchmark-only CTR bound runs the same keystream as GCM: its output over a multiple of
+/// 256 bytes equals the GCM ciphertext (crate `aes-gcm`), and it refuses other lengths.
+#[cfg(feature = "bench-internals")]
+#[test]
+fn ctr_bound_is_gcm_keystream() {
+    let Some(k) = Aes256Gcm::with_backend(&[0x3c; 32], BackendKind::X86_64Vaes) else {
+        return;
+    };
+    // 4 KiB and 64 KiB run the counter's low byte across 0xff inside a group.
+    for nonce in [[0x11u8; 12], [0xff; 12]] {
+        for len in [256usize, 512, 4096, 65536] {
+            let pt: Vec<u8> = (0..len)
+                .map(|i| u8::try_from((i * 7 + 3) % 251).unwrap())
+                .collect();
+            let (expected, _) = aes_gcm_crate(&[0x3c; 32], &nonce, &[], &pt);
+            for ymm in [false, true] {
+                let mut buf = pt.clone();
+                assert!(k.ctr_bound_in_place(&nonce, &mut buf, ymm));
+                assert_eq!(buf, expected, "len {len} ymm {ymm}");
+            }
+        }
+    }
+    let mut odd = vec![0u8; 300];
+    assert!(!k.ctr_bound_in_place(&[0; 12], &mut odd, false));
+    assert!(!k.ctr_bound_in_place(&[0; 12], &mut odd, true));
+    assert!(odd.iter().all(|&b| b == 0));
+}

@@ -148,6 +148,29 @@ impl Key {
         unsafe { seal(self, nonce, aad, src, dst, len) }
     }
 
+    /// AES-256-CTR alone over whole 256-byte groups, counter from `J0 + 1` as in GCM (so the
+    /// output equals GCM's ciphertext): the AES half of the kernel without GHASH, an upper bound
+    /// for any AES-256-GCM on this core. `false` (nothing written) unless `buf.len()` is a
+    /// multiple of 256.
+    /// With `ymm`, the same on 256-bit registers (`vaesenc ymm`, two blocks per instruction,
+    /// eight registers per group), to compare the two widths' AES ceilings.
+    #[cfg(feature = "bench-internals")]
+    pub(crate) fn ctr_only(&self, nonce: &[u8; 12], buf: &mut [u8], ymm: bool) -> bool {
+        if !buf.len().is_multiple_of(GROUP) {
+            return false;
+        }
+        let n = buf.len() / GROUP;
+        if ymm {
+            // SAFETY: as below.
+            unsafe { ctr_groups_ymm(self, nonce, buf.as_mut_ptr(), n) };
+        } else {
+            // SAFETY: a `Key` exists only if `available()` held; `buf` is valid for reads and
+            // writes of its length, `256 n` bytes.
+            unsafe { ctr_groups(self, nonce, buf.as_mut_ptr(), n) };
+        }
+        true
+    }
+
     /// Decrypts into the output while hashing, then checks the tag. On `false` the output holds
     /// unauthenticated plaintext, which the caller must zero.
     pub(crate) fn open(
@@ -604,6 +627,76 @@ unsafe fn ctr16_ghash16(
     }
     *ctr = c;
     y
+}
+
+/// CTR over `n` groups in place, no hashing (see [`Key::ctr_only`]).
+///
+/// # Safety
+/// The CPU has the features of [`available`]; `buf` is valid for reads and writes of `256 n`
+/// bytes.
+#[cfg(feature = "bench-internals")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,avx2,avx,aes,pclmulqdq")]
+unsafe fn ctr_groups(key: &Key, nonce: &[u8; 12], buf: *mut u8, n: usize) {
+    let mut ctr = narrow::Run::start(&key.narrow, nonce, &[]).ctr;
+    for i in 0..n {
+        let g = buf.wrapping_add(GROUP * i);
+        // SAFETY: group `i` of the `256 n` bytes, read then written in place.
+        unsafe { ctr16(key, &mut ctr, g, g) };
+    }
+}
+
+/// [`ctr_groups`] on ymm registers: per group eight vectors of two blocks each, 14 rounds.
+///
+/// # Safety
+/// As for [`ctr_groups`].
+#[cfg(feature = "bench-internals")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,avx2,avx,aes,pclmulqdq")]
+unsafe fn ctr_groups_ymm(key: &Key, nonce: &[u8; 12], buf: *mut u8, n: usize) {
+    use core::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_aesenc_epi128, _mm256_aesenclast_epi128,
+        _mm256_broadcastsi128_si256, _mm256_loadu_si256, _mm256_set_epi32, _mm256_shuffle_epi8,
+        _mm256_storeu_si256,
+    };
+    let rk: [__m256i; 15] = key
+        .narrow
+        .round_keys()
+        .map(|k| _mm256_broadcastsi128_si256(k));
+    let bswap = from_u128(BSWAP);
+    let mut ctr = narrow::Run::start(&key.narrow, nonce, &[]).ctr;
+    for i in 0..n {
+        let g = buf.wrapping_add(GROUP * i);
+        // Counter blocks `ctr + 2j` (low lane) and `ctr + 2j + 1` (high lane), as in `counters`.
+        let mut s: [__m256i; 8] = if _mm_cvtsi128_si32(ctr) & 0xff <= 0xf0 {
+            let be = _mm256_broadcastsi128_si256(_mm_shuffle_epi8(ctr, bswap));
+            [0, 2, 4, 6, 8, 10, 12, 14].map(|b: i32| {
+                let add = _mm256_set_epi32((b + 1) << 24, 0, 0, 0, b << 24, 0, 0, 0);
+                _mm256_xor_si256(_mm256_add_epi32(be, add), rk[0])
+            })
+        } else {
+            let le = _mm256_broadcastsi128_si256(ctr);
+            let bs = _mm256_broadcastsi128_si256(bswap);
+            [0, 2, 4, 6, 8, 10, 12, 14].map(|b: i32| {
+                let add = _mm256_set_epi32(0, 0, 0, b + 1, 0, 0, 0, b);
+                _mm256_xor_si256(_mm256_shuffle_epi8(_mm256_add_epi32(le, add), bs), rk[0])
+            })
+        };
+        ctr = _mm_add_epi32(ctr, from_u128(16));
+        for k in &rk[1..14] {
+            for v in &mut s {
+                *v = _mm256_aesenc_epi128(*v, *k);
+            }
+        }
+        for (j, v) in s.into_iter().enumerate() {
+            // SAFETY: bytes `32j..32j + 32` of group `i`, in bounds by the contract; each is
+            // loaded before it is stored.
+            unsafe {
+                let p = g.add(32 * j);
+                let input = _mm256_loadu_si256(p.cast());
+                let out = _mm256_aesenclast_epi128(v, _mm256_xor_si256(rk[14], input));
+                _mm256_storeu_si256(p.cast(), out);
+            }
+        }
+    }
 }
 
 /// Seals `n ≥ 1` groups: group `i` is encrypted while group `i − 1` of the output is hashed.
