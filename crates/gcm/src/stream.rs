@@ -509,9 +509,12 @@ fn classify_failure<O: ChunkOpener + ?Sized>(
 /// measured here), more than a few 64 KiB chunks take.
 pub const PARALLEL_MIN_BYTES: usize = 512 << 10;
 
-/// Whether `chunks` chunks totalling `bytes` are worth spreading over the rayon pool.
+/// Whether `chunks` chunks totalling `bytes` are worth spreading over the rayon pool: never on
+/// a pool of one thread (the current one, or the global one when called from outside a pool).
 pub(crate) fn worth_parallel(bytes: usize, chunks: usize) -> bool {
-    chunks > 1 && (rayon::current_thread_index().is_some() || bytes >= PARALLEL_MIN_BYTES)
+    chunks > 1
+        && rayon::current_num_threads() > 1
+        && (rayon::current_thread_index().is_some() || bytes >= PARALLEL_MIN_BYTES)
 }
 
 /// Plaintext length of a run of sealed chunks (full chunks, then a tail chunk), or `None` if
