@@ -99,11 +99,23 @@ pub(super) fn powers(h: __m128i) -> [__m128i; TABLE] {
     t
 }
 
-/// One Horner step: `dot(y ⊕ x, P₁)`, `x` already byte-reversed.
+/// `x.len()` (1..=8) Horner steps with one reduction: block `j` is multiplied by
+/// `P₍ₙ₋ⱼ₎`, so a short run costs one reduction instead of one per block. `x` already
+/// byte-reversed; an empty `x` returns `y`.
 #[target_feature(enable = "aes,pclmulqdq,avx")]
-pub(super) fn update1(table: &[__m128i; TABLE], y: __m128i, x: __m128i) -> __m128i {
+pub(super) fn update_n(table: &[__m128i; TABLE], y: __m128i, x: &[__m128i]) -> __m128i {
+    let n = x.len().min(8);
+    let Some((first, rest)) = x[..n].split_first() else {
+        return y;
+    };
+    // Entry `2(8 − k)` holds `P_k`; block `j` needs `k = n − j`.
+    let at = 2 * (8 - n);
     let mut w = Wide::zero();
-    w.mul_add(_mm_xor_si128(y, x), table[TABLE - 2], table[TABLE - 1]);
+    w.mul_add(_mm_xor_si128(y, *first), table[at], table[at + 1]);
+    for (j, xj) in rest.iter().enumerate() {
+        let i = at + 2 * (j + 1);
+        w.mul_add(*xj, table[i], table[i + 1]);
+    }
     w.reduce()
 }
 
