@@ -14,6 +14,9 @@
 //! - `raw`: our AEAD with no format — each 64 KiB chunk sealed in → out with its own nonce and
 //!   no AAD, ciphertext at `64 KiB · i`, tags kept apart; opening checks those tags.
 //!
+//! - `copy`: the plaintext copied to the output buffer in 64 KiB pieces, no cryptography: the
+//!   same memory traffic, for what the machine's memory allows at each thread count.
+//!
 //! One thread: the global pool is built with one thread, so nothing is handed to another thread
 //! and both variants run on the caller. Two threads: both variants inside `install` of a
 //! two-thread pool.
@@ -124,6 +127,19 @@ impl Case {
         }
     }
 
+    /// The same memory traffic with no cryptography: plaintext copied to the output in 64 KiB
+    /// pieces (in parallel on a pool thread) — what the machine's memory allows.
+    fn copy(&mut self) {
+        let Case { pt, out, .. } = self;
+        if rayon::current_thread_index().is_some() {
+            out.par_chunks_mut(CHUNK)
+                .zip(pt.par_chunks(CHUNK))
+                .for_each(|(o, p)| o.copy_from_slice(p));
+        } else {
+            out.copy_from_slice(pt);
+        }
+    }
+
     /// With an opener built once per size, as the raw key is: per-part key derivation is
     /// timed on its own (`main` prints it).
     fn open_sealed(&mut self, opener: &PartOpener) {
@@ -225,7 +241,7 @@ fn main() {
         let opener = PartOpener::new(&crypto.key, CTX, PartNumber::SINGLE, &case.sealed)
             .unwrap_or_else(|e| fail("opener", e));
         let c = &crypto;
-        let mut runs: [(&str, Run<'_>); 8] = [
+        let mut runs: [(&str, Run<'_>); 10] = [
             ("seal sealed 1t", &mut |k: &mut Case| k.seal_sealed(c)),
             ("seal raw 1t", &mut |k: &mut Case| k.seal_raw(c)),
             ("seal sealed 2t", &mut |k: &mut Case| {
@@ -242,13 +258,15 @@ fn main() {
             ("open raw 2t", &mut |k: &mut Case| {
                 two.install(|| k.open_raw(c))
             }),
+            ("copy 1t", &mut |k: &mut Case| k.copy()),
+            ("copy 2t", &mut |k: &mut Case| two.install(|| k.copy())),
         ];
         // About 0.1 s per variant and round.
         let iters = ((1usize << 30) / size).max(2);
-        let mut t: [Vec<f64>; 8] = Default::default();
+        let mut t: [Vec<f64>; 10] = Default::default();
         for round in 0..rounds {
             // Pairs (sealed, raw) run back to back, in alternating order.
-            for pair in 0..4 {
+            for pair in 0..5 {
                 let order = if round % 2 == 0 {
                     [2 * pair, 2 * pair + 1]
                 } else {
@@ -280,8 +298,8 @@ fn main() {
                 (ratio(sealed, raw) - 1.0) * 100.0
             );
         }
-        for (label, one, two) in [("seal", 0, 2), ("open", 4, 6)] {
-            println!("  scaling {label} sealed 2t / 1t: {:.2}×", ratio(one, two));
+        for (label, one, two) in [("seal sealed", 0, 2), ("open sealed", 4, 6), ("copy", 8, 9)] {
+            println!("  scaling {label} 2t / 1t: {:.2}×", ratio(one, two));
         }
     }
 }
