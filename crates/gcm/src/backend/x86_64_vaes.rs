@@ -63,6 +63,15 @@
 //! counters, XORs, many fused into `vpternlogq`), so on ports 0 and 5 ≥ 55 cycles per 256 bytes;
 //! about 64 measured (bench README).
 //!
+//! The AES half alone is the ceiling: `Key::ctr_only` (feature `bench-internals`) runs just the
+//! counters and the 14 rounds, on zmm or on ymm, and measures 13.2–13.3 GB/s in cache on the
+//! bench machine, 56 cycles per 256 bytes at ≈ 2.9 GHz: one `vaesenc zmm` (or two `ymm`) per
+//! cycle, fully used. Any AES-256-GCM on this core, aws-lc-rs's included, is below that; the
+//! stitched loop here reaches ≈ 0.88 of it (the ≈ 22 XOR-class uops per group that may issue on
+//! port 0 take AES slots; the scheduler, not the code, picks their port). Keeping the 15 round
+//! keys in registers instead of broadcasting them from memory each round was tried: no change
+//! above the noise, so the loads stay (fewer live registers, the same schedule).
+//!
 //! Requires AVX-512F/BW/VL, VAES, VPCLMULQDQ and what the 128-bit backend needs; checked by
 //! [`available`] when a key is built, and the key's existence is the proof the kernel relies on.
 
