@@ -161,6 +161,7 @@ impl Key {
     /// output equals GCM's ciphertext): the AES half of the kernel without GHASH, an upper bound
     /// for any AES-256-GCM on this core. `false` (nothing written) unless `buf.len()` is a
     /// multiple of 256.
+    ///
     /// With `ymm`, the same on 256-bit registers (`vaesenc ymm`, two blocks per instruction,
     /// eight registers per group), to compare the two widths' AES ceilings.
     #[cfg(feature = "bench-internals")]
@@ -666,7 +667,7 @@ unsafe fn ctr_groups_ymm(key: &Key, nonce: &[u8; 12], buf: *mut u8, n: usize) {
         _mm256_broadcastsi128_si256, _mm256_loadu_si256, _mm256_set_epi32, _mm256_shuffle_epi8,
         _mm256_storeu_si256,
     };
-    let rk: [__m256i; 15] = key
+    let mut rk: [__m256i; 15] = key
         .narrow
         .round_keys()
         .map(|k| _mm256_broadcastsi128_si256(k));
@@ -706,6 +707,7 @@ unsafe fn ctr_groups_ymm(key: &Key, nonce: &[u8; 12], buf: *mut u8, n: usize) {
             }
         }
     }
+    rk.zeroize();
 }
 
 /// Seals `n ≥ 1` groups: group `i` is encrypted while group `i − 1` of the output is hashed.
