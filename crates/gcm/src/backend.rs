@@ -13,6 +13,16 @@ pub(crate) mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_vaes;
 
+/// Whether the computed tag `expected` equals the received `tag`, compared in constant time;
+/// `expected` is zeroized either way. The one tag check every backend's `open` ends with.
+pub(crate) fn tag_matches(expected: &mut [u8; 16], tag: &[u8; 16]) -> bool {
+    use subtle::ConstantTimeEq;
+    use zeroize::Zeroize;
+    let ok = expected.ct_eq(tag).into();
+    expected.zeroize();
+    ok
+}
+
 /// The implementations of AES-256-GCM this build can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -12,7 +12,6 @@ use ctr::CtrCore;
 use ctr::flavors::Ctr32BE;
 use ghash::GHash;
 use ghash::universal_hash::UniversalHash;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 /// Expanded AES-256 key and GHASH key H = E(K, 0¹²⁸). Both zeroize on drop (crate features).
@@ -83,8 +82,7 @@ impl Key {
         let (ctr, mut mask) = self.init(nonce);
         let mut expected = self.tag(&mask, aad, buf.get_in());
         mask.zeroize();
-        let ok: bool = expected.ct_eq(tag).into();
-        expected.zeroize();
+        let ok = super::tag_matches(&mut expected, tag);
         if ok {
             ctr.apply_keystream_partial(buf);
         }

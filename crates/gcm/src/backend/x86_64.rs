@@ -20,7 +20,6 @@ use core::arch::x86_64::{
 };
 
 use ::aes::cipher::inout::InOutBuf;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 /// Byte-reversal mask for `pshufb` (byte `i` of the result is byte `15 − i` of the input).
@@ -118,9 +117,7 @@ impl Key {
         let (src, dst) = buf.into_raw();
         // SAFETY: as in `seal`.
         let mut expected = unsafe { open(self, nonce, aad, src, dst, len) };
-        let ok = expected.ct_eq(tag).into();
-        expected.zeroize();
-        ok
+        super::tag_matches(&mut expected, tag)
     }
 }
 
