@@ -54,11 +54,11 @@ impl CliError {
 
 impl From<EngineError> for CliError {
     fn from(e: EngineError) -> Self {
-        if let EngineError::Io(kind) = &e {
-            // A local read or write failed: say so, not "IncompleteBody".
+        if let EngineError::Io(source) | EngineError::IncompleteBody(source) = &e {
+            // A local read or write failed: say so (with the OS's words), not "IncompleteBody".
             return CliError::Io {
                 what: "I/O".to_owned(),
-                source: std::io::Error::from(*kind),
+                source: std::io::Error::new(source.kind(), source.to_string()),
             };
         }
         let s3 = e.s3();

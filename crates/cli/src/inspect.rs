@@ -71,7 +71,7 @@ pub fn inspect(home: impl FnOnce() -> Result<Home>, what: &str, json: bool) -> R
     let context: serde_json::Map<String, serde_json::Value> = env
         .context
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
         .collect();
     let v = serde_json::json!({
         "source": f.source,

@@ -20,6 +20,8 @@
 //!   no MAC, believed only on an FSx access point).
 //! * key ARN: the customer's key for SSE-KMS / DSSE-KMS; for SSE-S3 and SSE-C this store's SSE-S3
 //!   root key, which readers resolve themselves and assert.
+//! * context: the KMS encryption context of the wrapped keys, at most 64 pairs, keys in
+//!   strictly ascending byte order (a reader refuses any other order or a repeated key).
 //! * `flags`: bit 0 = S3 Bucket Key (key material is the bucket key's blob and `salt` derives the
 //!   object key); bit 1 = an upload in progress (CreateMultipartUpload's envelope: never readable
 //!   as an object); other bits 0.
@@ -43,6 +45,7 @@
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use s3seal_gcm::{ChunkSize, DataKey, PartNumber};
+use s3seal_kms::EncryptionContext;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -143,10 +146,12 @@ pub struct ObjectEnvelope {
     pub bucket: String,
     /// The object key.
     pub key: String,
-    /// Full ARN of the KMS key (empty for SSE-C and FSx).
+    /// Full ARN of the KMS key: the customer's for SSE-KMS and DSSE-KMS (DSSE: the inner
+    /// layer's); this store's SSE-S3 root key for SSE-S3 and SSE-C (for SSE-C it wraps the
+    /// manifest key, not the data key); empty for FSx.
     pub key_arn: String,
-    /// The KMS encryption context (sorted); empty for SSE-C and FSx.
-    pub context: Vec<(String, String)>,
+    /// The KMS encryption context the wrapped keys are bound to; empty for SSE-C and FSx.
+    pub context: EncryptionContext,
     /// Wrapped key material (see the module doc).
     pub key_material: Vec<u8>,
     /// SSE-C: the KMS blob of the server-managed key that keys the MAC; empty otherwise.
@@ -164,22 +169,21 @@ pub struct ObjectEnvelope {
     pub mac: [u8; MAC_LEN],
 }
 
-fn mac_key(data_key: &DataKey, object_id: &[u8; 16]) -> Zeroizing<[u8; 32]> {
-    let mut k = Zeroizing::new([0u8; 32]);
-    // A 32-byte output never exceeds HKDF's limit.
-    let _ = Hkdf::<Sha256>::new(Some(object_id), data_key.as_bytes())
-        .expand(b"s3seal/v1/envelope", k.as_mut_slice());
-    k
-}
-
+/// The envelope MAC of `bytes`: HMAC-SHA256 under
+/// `HKDF-SHA256(ikm = data key, salt = object id, info = "s3seal/v1/envelope")`.
+#[expect(
+    clippy::expect_used,
+    reason = "fixed sizes: a 32-byte HKDF-SHA256 output (limit 8160) and an HMAC key of any length cannot fail"
+)]
 fn compute_mac(data_key: &DataKey, object_id: &[u8; 16], bytes: &[u8]) -> [u8; MAC_LEN] {
-    let key = mac_key(data_key, object_id);
-    let mut out = [0u8; MAC_LEN];
-    if let Ok(mut m) = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice()) {
-        m.update(bytes);
-        out.copy_from_slice(&m.finalize().into_bytes());
-    }
-    out
+    let mut key = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(object_id), data_key.as_bytes())
+        .expand(b"s3seal/v1/envelope", key.as_mut_slice())
+        .expect("32 bytes is within HKDF-SHA256's output limit");
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
+        .expect("HMAC-SHA256 takes a key of any length");
+    m.update(bytes);
+    m.finalize().into_bytes().into()
 }
 
 impl ObjectEnvelope {
@@ -219,7 +223,7 @@ impl ObjectEnvelope {
         }
         let n = u16::try_from(self.context.len()).map_err(|_| EnvelopeError::FieldTooLong)?;
         out.extend_from_slice(&n.to_be_bytes());
-        for (k, v) in &self.context {
+        for (k, v) in self.context.iter() {
             put_field(&mut out, k.as_bytes())?;
             put_field(&mut out, v.as_bytes())?;
         }
@@ -289,9 +293,16 @@ impl ObjectEnvelope {
         if n_ctx > MAX_CONTEXT {
             return Err(EnvelopeError::FieldTooLong);
         }
-        let mut context = Vec::with_capacity(n_ctx);
+        // Pairs in strictly ascending key order, as written: one byte string per context.
+        let mut context = EncryptionContext::new();
+        let mut previous: Option<String> = None;
         for _ in 0..n_ctx {
-            context.push((r.string()?, r.string()?));
+            let (k, v) = (r.string()?, r.string()?);
+            if previous.as_ref().is_some_and(|p| *p >= k) {
+                return Err(EnvelopeError::BadContext);
+            }
+            previous = Some(k.clone());
+            context.insert(k, v);
         }
         let key_material = r.field()?.to_vec();
         let manifest_key = r.field()?.to_vec();

@@ -1,6 +1,8 @@
 //! Engine errors, and their mapping to S3's error code, HTTP status and message — in one place,
 //! [`EngineError::s3`].
 
+use std::sync::Arc;
+
 use http::StatusCode;
 use s3seal_keycache::CacheError;
 use s3seal_kms::KmsError;
@@ -43,10 +45,13 @@ pub enum EnvelopeError {
     /// The MAC does not match: the envelope or its manifest was changed.
     #[error("envelope authentication failed")]
     MacMismatch,
+    /// Encryption-context pairs out of order or repeated.
+    #[error("encryption context not in canonical order")]
+    BadContext,
 }
 
 /// Why an engine operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
     /// The request breaks an S3 rule; carries the S3 error.
@@ -55,9 +60,6 @@ pub enum EngineError {
     /// The KMS refused or failed.
     #[error("KMS: {0}")]
     Kms(#[from] KmsError),
-    /// S3 Bucket Keys were asked for with DSSE-KMS.
-    #[error("S3 Bucket Keys are not supported with DSSE-KMS")]
-    BucketKeyWithDsse,
     /// The stored data did not open: tampered, truncated, or under another key. Opaque.
     #[error("stored object failed authentication")]
     Integrity,
@@ -76,28 +78,66 @@ pub enum EngineError {
     /// CompleteMultipartUpload named no parts, parts out of order, or parts not uploaded.
     #[error("invalid part list")]
     InvalidPart,
-    /// A part is larger or smaller than S3 allows.
-    #[error("part too small or too large")]
+    /// A part but the last is smaller than the minimum part size (S3: 5 MiB).
+    #[error("part smaller than the minimum part size")]
     EntityTooSmall,
     /// A part above 5 GiB, or parts adding up past what a length can hold.
     #[error("part too large")]
     EntityTooLarge,
+    /// The data of an SSE-C object or upload was to be read or written without its customer
+    /// key. The policy layer refuses such requests first; the engine's data paths refuse them
+    /// too.
+    #[error("SSE-C data without its customer key")]
+    CustomerKeyRequired,
     /// The operation does not apply to this object's encryption (e.g. rewrapping SSE-C).
     #[error("operation not supported for this encryption: {0}")]
     NotSupported(&'static str),
+    /// The bucket's owner account (set by the backend in its `BucketPolicy`) is not a 12-digit
+    /// account id.
+    #[error("bucket owner account is malformed: {0}")]
+    InvalidBucketOwner(String),
+    /// Deriving a per-object key from an S3 Bucket Key failed.
+    #[error("bucket key derivation failed")]
+    KeyDerivation,
     /// The system random number generator failed.
     #[error("random generator failed")]
     Random,
-    /// Reading the body or writing the output failed.
-    #[error("I/O error: {0:?}")]
-    Io(std::io::ErrorKind),
+    /// The engine's thread pool could not start.
+    #[error("thread pool failed to start: {0}")]
+    ThreadPool(String),
+    /// Reading the request body failed before its end (the client's side).
+    #[error("reading the request body failed: {0}")]
+    IncompleteBody(Arc<std::io::Error>),
+    /// Reading stored bytes or writing the output failed (the server's side).
+    #[error("I/O error: {0}")]
+    Io(Arc<std::io::Error>),
+}
+
+/// Equal variants with equal fields; I/O errors compare by kind.
+impl PartialEq for EngineError {
+    fn eq(&self, other: &Self) -> bool {
+        use EngineError as E;
+        match (self, other) {
+            (E::Policy(a), E::Policy(b)) => a == b,
+            (E::Kms(a), E::Kms(b)) => a == b,
+            (E::Envelope(a), E::Envelope(b)) => a == b,
+            (E::NotSupported(a), E::NotSupported(b)) => a == b,
+            (E::InvalidBucketOwner(a), E::InvalidBucketOwner(b))
+            | (E::ThreadPool(a), E::ThreadPool(b)) => a == b,
+            (E::IncompleteBody(a), E::IncompleteBody(b)) | (E::Io(a), E::Io(b)) => {
+                a.kind() == b.kind()
+            }
+            _ => core::mem::discriminant(self) == core::mem::discriminant(other),
+        }
+    }
 }
 
 impl From<CacheError> for EngineError {
     fn from(e: CacheError) -> Self {
         match e {
             CacheError::Kms(k) => EngineError::Kms(k),
-            CacheError::BucketKeyWithDsse => EngineError::BucketKeyWithDsse,
+            CacheError::BucketKeyWithDsse => EngineError::Policy(PolicyError::BucketKeyWithDsse),
+            CacheError::Derivation => EngineError::KeyDerivation,
             _ => EngineError::Random,
         }
     }
@@ -107,7 +147,7 @@ impl From<s3seal_gcm::Error> for EngineError {
     fn from(e: s3seal_gcm::Error) -> Self {
         match e {
             s3seal_gcm::Error::Random => EngineError::Random,
-            s3seal_gcm::Error::Io(kind) => EngineError::Io(kind),
+            s3seal_gcm::Error::Io(kind) => EngineError::Io(Arc::new(kind.into())),
             _ => EngineError::Integrity,
         }
     }
@@ -125,7 +165,7 @@ impl From<s3seal_dsse::DsseError> for EngineError {
 
 impl From<std::io::Error> for EngineError {
     fn from(e: std::io::Error) -> Self {
-        EngineError::Io(e.kind())
+        EngineError::Io(Arc::new(e))
     }
 }
 
@@ -174,11 +214,7 @@ impl EngineError {
                 ),
                 _ => INTERNAL,
             },
-            EngineError::BucketKeyWithDsse => err(
-                "InvalidArgument",
-                S::BAD_REQUEST,
-                "S3 Bucket Keys are not supported with DSSE-KMS.",
-            ),
+            EngineError::CustomerKeyRequired => PolicyError::SseCKeyRequired.s3(),
             EngineError::InvalidRange => err(
                 "InvalidRange",
                 S::RANGE_NOT_SATISFIABLE,
@@ -204,7 +240,7 @@ impl EngineError {
                 S::BAD_REQUEST,
                 "The encryption of this object cannot be changed this way.",
             ),
-            EngineError::Io(_) => err(
+            EngineError::IncompleteBody(_) => err(
                 "IncompleteBody",
                 S::BAD_REQUEST,
                 "You did not provide the number of bytes specified by the Content-Length HTTP header.",
@@ -213,7 +249,11 @@ impl EngineError {
             | EngineError::Envelope(_)
             | EngineError::ObjectMoved
             | EngineError::LengthMismatch
-            | EngineError::Random => INTERNAL,
+            | EngineError::InvalidBucketOwner(_)
+            | EngineError::KeyDerivation
+            | EngineError::Random
+            | EngineError::ThreadPool(_)
+            | EngineError::Io(_) => INTERNAL,
         }
     }
 }

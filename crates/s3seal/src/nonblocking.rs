@@ -61,8 +61,13 @@ impl OwnedRequest {
 #[derive(Clone, Debug)]
 pub struct AsyncEngine(Arc<Engine>);
 
+/// The engine's task ended without an answer (its pool is shutting down).
 fn gone() -> EngineError {
-    EngineError::Io(std::io::ErrorKind::BrokenPipe)
+    std::io::Error::new(
+        std::io::ErrorKind::BrokenPipe,
+        "the engine task ended without a result",
+    )
+    .into()
 }
 
 impl AsyncEngine {

@@ -1,0 +1,255 @@
+//! The codec of one object: the single value that seals and opens its bytes, chosen once from
+//! its keys and used by the buffer, stream, range and part paths alike.
+//!
+//! | mode | codec | sealed part |
+//! |---|---|---|
+//! | SSE-S3, SSE-KMS, SSE-C | [`Codec::Single`] | `s3seal-gcm` sealed stream (76-byte header, 16 bytes of tag per chunk) |
+//! | DSSE-KMS | [`Codec::Dual`] | `s3seal-dsse` two-layer part |
+//! | FSx | [`Codec::Fsx`] | the plaintext as given (no header, no tag) |
+//! | SSE-C without the customer key | [`Codec::MacOnly`] | refuses every seal and open |
+//!
+//! [`Codec::MacOnly`] is what an SSE-C envelope unwraps to when the request carries no customer
+//! key: its MAC key is server-managed, so CompleteMultipartUpload can authenticate and update
+//! the envelope, but the data can be neither read nor written. The refusal lives here, on every
+//! data path, not only in the policy checks above.
+
+use std::io::{Read, Write};
+
+use bytes::{Bytes, BytesMut};
+use s3seal_dsse::{DsseKeys, DualOpener, DualSealer};
+use s3seal_gcm::{
+    ChunkOpener, ChunkSealer, ChunkSize, DataKey, Decryptor, Encryptor, Geometry,
+    MultipartLayout, PartNumber, PartOpener, PartSealer,
+};
+
+use crate::envelope::Mode;
+use crate::error::EngineError;
+
+/// The layout of one part of an object in `mode`: header length, chunk size, per-chunk
+/// overhead. It follows from the mode alone, so a reader can plan before unwrapping keys.
+pub(crate) fn geometry(mode: Mode, chunk: ChunkSize) -> Geometry {
+    match mode {
+        Mode::DsseKms => s3seal_dsse::geometry(chunk),
+        Mode::Fsx => Geometry {
+            header: 0,
+            chunk: chunk.bytes() as u64,
+            overhead: 0,
+        },
+        _ => Geometry::single(chunk),
+    }
+}
+
+/// How one object's bytes are sealed and opened (see the module header).
+pub(crate) enum Codec {
+    /// One AES-256-GCM layer under the object's data key.
+    Single(DataKey),
+    /// Two independent layers (DSSE-KMS).
+    Dual(DsseKeys),
+    /// Stored as given: FSx access points, whose file system encrypts.
+    Fsx,
+    /// An SSE-C object or upload opened without its customer key: no data path.
+    MacOnly,
+}
+
+/// The sealer of one part, whatever the codec.
+pub(crate) enum Sealer {
+    Single(PartSealer),
+    Dual(DualSealer),
+    Plain(Plain),
+}
+
+/// The opener of one part, whatever the codec.
+pub(crate) enum Opener {
+    Single(PartOpener),
+    Dual(DualOpener),
+    Plain(Plain),
+}
+
+/// The identity codec of FSx data: no header, no overhead, chunk bytes copied as they are.
+pub(crate) struct Plain(Geometry);
+
+impl Plain {
+    fn copy(&self, input: &[u8], output: &mut [u8]) -> Result<(), s3seal_gcm::Error> {
+        if input.len() as u64 > self.0.chunk || output.len() != input.len() {
+            return Err(s3seal_gcm::Error::LengthMismatch);
+        }
+        output.copy_from_slice(input);
+        Ok(())
+    }
+}
+
+impl Codec {
+    /// A sealer for a new upload of `part`, with fresh salts. Each part (and each re-upload)
+    /// gets its own: a sealer is never reused across uploads.
+    pub(crate) fn sealer(
+        &self,
+        binding: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+    ) -> Result<Sealer, EngineError> {
+        Ok(match self {
+            Codec::Single(k) => Sealer::Single(PartSealer::new(k, binding, part, chunk)?),
+            Codec::Dual(d) => Sealer::Dual(d.sealer(binding, part, chunk)?),
+            Codec::Fsx => Sealer::Plain(Plain(geometry(Mode::Fsx, chunk))),
+            Codec::MacOnly => return Err(EngineError::CustomerKeyRequired),
+        })
+    }
+
+    /// The opener of `part` from its `header` bytes (empty for FSx), after checking the key
+    /// commitment. `chunk` is the envelope's chunk size (FSx has no header to name it).
+    pub(crate) fn opener(
+        &self,
+        binding: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+        header: &[u8],
+    ) -> Result<Opener, EngineError> {
+        Ok(match self {
+            Codec::Single(k) => Opener::Single(PartOpener::new(k, binding, part, header)?),
+            Codec::Dual(d) => Opener::Dual(d.opener(binding, part, header)?),
+            Codec::Fsx => Opener::Plain(Plain(geometry(Mode::Fsx, chunk))),
+            Codec::MacOnly => return Err(EngineError::CustomerKeyRequired),
+        })
+    }
+
+    /// Seals `data` as `part` into a new buffer, chunks in parallel on the current pool.
+    pub(crate) fn seal(
+        &self,
+        binding: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+        data: &[u8],
+    ) -> Result<Bytes, EngineError> {
+        Ok(s3seal_gcm::seal_with(
+            &self.sealer(binding, part, chunk)?,
+            data,
+        )?)
+    }
+
+    /// A writer that seals what it is given as `part` into `out`.
+    pub(crate) fn encryptor<W: Write>(
+        &self,
+        out: W,
+        binding: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+    ) -> Result<Encryptor<W, Sealer>, EngineError> {
+        Ok(Encryptor::with_sealer(
+            out,
+            self.sealer(binding, part, chunk)?,
+        ))
+    }
+
+    /// A reader of the plaintext of one part whose header has been read; `body` yields the
+    /// sealed chunks after it. Only authenticated chunks are released.
+    pub(crate) fn decryptor<R: Read>(
+        &self,
+        body: R,
+        binding: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+        header: &[u8],
+    ) -> Result<Decryptor<R, Opener>, EngineError> {
+        Ok(Decryptor::with_opener(
+            body,
+            self.opener(binding, part, chunk, header)?,
+        ))
+    }
+
+    /// Opens plaintext `range` of an object held in memory (`sealed`: its parts back to back,
+    /// as `layout` says), opening only the chunks that cover it. `check(position, header)`
+    /// vets each part's header before it is used. An empty object (every part empty) has no
+    /// byte to read, but each part's one chunk is still authenticated.
+    pub(crate) fn open_range(
+        &self,
+        binding: &[u8],
+        chunk: ChunkSize,
+        layout: &MultipartLayout,
+        range: core::ops::Range<u64>,
+        sealed: &[u8],
+        check: impl Fn(usize, &[u8]) -> Result<(), EngineError> + Sync,
+    ) -> Result<BytesMut, EngineError> {
+        if sealed.len() as u64 != layout.sealed_len() {
+            return Err(EngineError::LengthMismatch);
+        }
+        if layout.plaintext_len() == 0 {
+            let header = super::to_usize(layout.geometry().header)?;
+            for (i, &part) in layout.parts().iter().enumerate() {
+                let r = layout
+                    .part_sealed_range(i)
+                    .ok_or(EngineError::LengthMismatch)?;
+                let bytes = &sealed[super::to_usize(r.start)?..super::to_usize(r.end)?];
+                let (head, body) = bytes.split_at(header.min(bytes.len()));
+                check(i, head)?;
+                s3seal_gcm::open_with(&self.opener(binding, part, chunk, head)?, body)?;
+            }
+            return Ok(BytesMut::new());
+        }
+        Ok(s3seal_gcm::open_object_range_with(
+            layout,
+            range,
+            sealed,
+            |i, part, header| {
+                check(i, header)
+                    .and_then(|()| self.opener(binding, part, chunk, header))
+                    .map_err(|_| s3seal_gcm::Error::Authentication)
+            },
+        )?)
+    }
+}
+
+impl ChunkSealer for Sealer {
+    fn header_bytes(&self) -> &[u8] {
+        match self {
+            Sealer::Single(s) => s.header_bytes(),
+            Sealer::Dual(s) => s.header_bytes(),
+            Sealer::Plain(_) => &[],
+        }
+    }
+
+    fn geometry(&self) -> Geometry {
+        match self {
+            Sealer::Single(s) => s.geometry(),
+            Sealer::Dual(s) => s.geometry(),
+            Sealer::Plain(p) => p.0,
+        }
+    }
+
+    fn seal_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), s3seal_gcm::Error> {
+        match self {
+            Sealer::Single(s) => s.seal_chunk_to(index, last, input, output),
+            Sealer::Dual(s) => s.seal_chunk_to(index, last, input, output),
+            Sealer::Plain(p) => p.copy(input, output),
+        }
+    }
+}
+
+impl ChunkOpener for Opener {
+    fn geometry(&self) -> Geometry {
+        match self {
+            Opener::Single(o) => o.geometry(),
+            Opener::Dual(o) => o.geometry(),
+            Opener::Plain(p) => p.0,
+        }
+    }
+
+    fn open_chunk_to(
+        &self,
+        index: u32,
+        last: bool,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), s3seal_gcm::Error> {
+        match self {
+            Opener::Single(o) => o.open_chunk_to(index, last, input, output),
+            Opener::Dual(o) => o.open_chunk_to(index, last, input, output),
+            Opener::Plain(p) => p.copy(input, output),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The request and response types of the engine's operations.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use s3seal_policy::BucketPolicy;
+
+use crate::envelope::ObjectEnvelope;
+
+/// One request as the engine sees it: destination bucket and key, headers, transport.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The bucket (its kind, owner and default encryption).
+    pub bucket: &'a BucketPolicy,
+    /// The object key.
+    pub key: &'a str,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// Whether the request came over TLS (SSE-C requires it).
+    pub secure_transport: bool,
+}
+
+/// A stored object handed back to the engine: its envelope and sealed bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredObject<'a> {
+    /// The bucket it lives in.
+    pub bucket: &'a BucketPolicy,
+    /// Its key.
+    pub key: &'a str,
+    /// The envelope bytes stored beside it.
+    pub envelope: &'a [u8],
+    /// Its sealed bytes.
+    pub sealed: &'a [u8],
+}
+
+/// The result of a write: what to store, and the response headers.
+#[derive(Debug)]
+pub struct Written {
+    /// The sealed bytes to store.
+    pub sealed: Bytes,
+    /// The envelope (also as bytes, to store beside the object).
+    pub envelope: ObjectEnvelope,
+    /// [`ObjectEnvelope::to_bytes`] of `envelope`.
+    pub envelope_bytes: Vec<u8>,
+    /// Response headers: encryption headers and `ETag`.
+    pub headers: HeaderMap,
+}
+
+/// The result of a read.
+#[derive(Debug)]
+pub struct Opened {
+    /// The plaintext of the requested range.
+    pub body: Bytes,
+    /// The plaintext range returned.
+    pub range: Range<u64>,
+    /// The whole object's plaintext length.
+    pub object_len: u64,
+    /// Response headers: encryption headers and `ETag`.
+    pub headers: HeaderMap,
+}
+
+/// An upload in progress: the state CreateMultipartUpload returns and every later call takes.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    /// The upload's envelope (no parts yet).
+    pub envelope: ObjectEnvelope,
+    /// Its bytes, to store with the upload.
+    pub envelope_bytes: Vec<u8>,
+    /// Response headers of CreateMultipartUpload.
+    pub headers: HeaderMap,
+}
+
+/// One sealed part of an upload.
+#[derive(Debug)]
+pub struct SealedPart {
+    /// The part number (1..=10000).
+    pub part_number: u32,
+    /// Its sealed bytes, to store.
+    pub sealed: Bytes,
+    /// Its plaintext length (pass it to CompleteMultipartUpload).
+    pub plaintext_len: u64,
+    /// Its ETag: the first 16 bytes of SHA-256 of its sealed header, in hex — opaque, and
+    /// different for every upload of the part. Pass it to CompleteMultipartUpload.
+    pub etag: String,
+    /// Response headers.
+    pub headers: HeaderMap,
+}
+
+/// One entry of a CompleteMultipartUpload request: what
+/// [`Engine::upload_part`](crate::Engine::upload_part) returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompletedPart {
+    /// The part number.
+    pub part_number: u32,
+    /// Its plaintext size ([`SealedPart::plaintext_len`]).
+    pub size: u64,
+    /// Its ETag ([`SealedPart::etag`]): names which upload of the part the object takes.
+    pub etag: String,
+}
