@@ -411,7 +411,7 @@ fn s3_refusals_store_nothing() {
     let e = env.err(&["put", "bkt/x", s(&f), "--sse", "AES512"]);
     assert_eq!(
         e.trim(),
-        "error: InvalidRequest: The encryption method specified is not supported"
+        "error: InvalidArgument: The encryption method specified is not supported"
     );
     let short = env.write("short.key", &[1u8; 31]);
     let e = env.err(&["put", "bkt/x", s(&f), "--sse-c-key-file", s(&short)]);

@@ -38,7 +38,7 @@ impl SseAlgorithm {
     /// Parses the wire form.
     ///
     /// # Errors
-    /// [`PolicyError::UnsupportedAlgorithm`] for anything else: "Unrecognized or unsupported
+    /// [`PolicyError::UnrecognizedAlgorithm`] for anything else: "Unrecognized or unsupported
     /// values won't write a destination object and will receive a 400 Bad Request response."
     pub fn parse(s: &str) -> Result<Self, PolicyError> {
         match s {
@@ -46,7 +46,7 @@ impl SseAlgorithm {
             "aws:kms" => Ok(SseAlgorithm::AwsKms),
             "aws:kms:dsse" => Ok(SseAlgorithm::AwsKmsDsse),
             "aws:fsx" => Ok(SseAlgorithm::AwsFsx),
-            _ => Err(PolicyError::UnsupportedAlgorithm),
+            _ => Err(PolicyError::UnrecognizedAlgorithm),
         }
     }
 
@@ -117,7 +117,7 @@ mod tests {
         for bad in ["aes256", "AWS:KMS", "", " AES256", "aws:kms:", "SSE-C"] {
             assert_eq!(
                 SseAlgorithm::parse(bad),
-                Err(PolicyError::UnsupportedAlgorithm)
+                Err(PolicyError::UnrecognizedAlgorithm)
             );
         }
     }

@@ -16,10 +16,8 @@ use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use s3seal_gcm::DataKey;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -120,17 +118,37 @@ impl fmt::Debug for CustomerKey {
     }
 }
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it. Should that ever
-    // change, an all-zero tag never verifies against a real one, so the failure stays closed.
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    for p in parts {
-        mac.update(p);
+/// This crate's two fixed-size primitives, whose only failure modes are sizes they never use.
+#[expect(
+    clippy::expect_used,
+    reason = "HMAC takes keys of any length; 32 bytes of HKDF-SHA256 output is far below its 8160-byte limit"
+)]
+mod fixed {
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
+    use zeroize::Zeroizing;
+
+    /// HMAC-SHA256 of the concatenation of `parts` under `key`.
+    pub(super) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+            .expect("HMAC-SHA256 takes a key of any length");
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
     }
-    mac.finalize().into_bytes().into()
+
+    /// 32 bytes of `HKDF-SHA256(ikm, salt, info)`.
+    pub(super) fn hkdf_sha256_32(ikm: &[u8], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<Sha256>::new(Some(salt), ikm)
+            .expand(info, okm.as_mut())
+            .expect("32 bytes is within HKDF-SHA256's output limit");
+        okm
+    }
 }
+
+use fixed::{hkdf_sha256_32, hmac_sha256};
 
 fn verifier_mac(key: &[u8; 32], salt: &[u8; 32]) -> [u8; 32] {
     hmac_sha256(key, &[VERIFIER_LABEL, salt])
@@ -210,20 +228,13 @@ impl ObjectIdentity<'_> {
 /// `HKDF-SHA256(ikm = customer key, salt, info = label || len-prefixed bucket, key, version)`.
 ///
 /// `salt` must be fresh random bytes from the caller (stored with the object, not secret).
-///
-/// # Errors
-/// [`PolicyError::Internal`] if HKDF refuses the output length; cannot happen for 32 bytes
-/// and never depends on request input.
+#[must_use]
 pub fn derive_object_key(
     customer: &CustomerKey,
     salt: &[u8; 32],
     object: &ObjectIdentity<'_>,
-) -> Result<DataKey, PolicyError> {
-    let hk = hkdf::Hkdf::<Sha256>::new(Some(salt), &customer.key);
-    let mut okm = Zeroizing::new([0u8; 32]);
-    hk.expand(&object.info(), okm.as_mut())
-        .map_err(|_| PolicyError::Internal("HKDF output length"))?;
-    Ok(DataKey::from_bytes(*okm))
+) -> DataKey {
+    DataKey::from_bytes(*hkdf_sha256_32(&customer.key, salt, &object.info()))
 }
 
 #[cfg(test)]
@@ -347,11 +358,11 @@ mod tests {
             key: "k",
             version: "",
         };
-        let k1 = derive_object_key(&ck, &[0; 32], &id).unwrap();
-        let k1b = derive_object_key(&ck, &[0; 32], &id).unwrap();
+        let k1 = derive_object_key(&ck, &[0; 32], &id);
+        let k1b = derive_object_key(&ck, &[0; 32], &id);
         assert_eq!(k1.as_bytes(), k1b.as_bytes());
         assert_ne!(k1.as_bytes(), ck.as_bytes());
-        let k2 = derive_object_key(&ck, &[1; 32], &id).unwrap();
+        let k2 = derive_object_key(&ck, &[1; 32], &id);
         assert_ne!(k1.as_bytes(), k2.as_bytes());
         let moved = ObjectIdentity {
             bucket: "b",
@@ -359,7 +370,7 @@ mod tests {
             version: "",
         };
         assert_ne!(
-            derive_object_key(&ck, &[0; 32], &moved).unwrap().as_bytes(),
+            derive_object_key(&ck, &[0; 32], &moved).as_bytes(),
             k1.as_bytes()
         );
         // Length prefixes keep field boundaries apart.
@@ -374,8 +385,8 @@ mod tests {
             version: "",
         };
         assert_ne!(
-            derive_object_key(&ck, &[0; 32], &a).unwrap().as_bytes(),
-            derive_object_key(&ck, &[0; 32], &b).unwrap().as_bytes()
+            derive_object_key(&ck, &[0; 32], &a).as_bytes(),
+            derive_object_key(&ck, &[0; 32], &b).as_bytes()
         );
     }
 
@@ -391,6 +402,6 @@ mod tests {
         };
         let prk = hmac_sha256(&salt, &[&[0x0b; 32]]);
         let okm = hmac_sha256(&prk, &[&id.info(), &[1]]);
-        assert_eq!(derive_object_key(&ck, &salt, &id).unwrap().as_bytes(), &okm);
+        assert_eq!(derive_object_key(&ck, &salt, &id).as_bytes(), &okm);
     }
 }

@@ -1,7 +1,7 @@
 //! Policy errors and their one mapping to S3 error code, HTTP status and message.
 //!
 //! Every variant is a refusal of a request (or of a bucket configuration) before anything is
-//! written. [`PolicyError::s3`] is the only place that turns a variant into what S3 would answer;
+//! written (4xx), except [`PolicyError::Internal`]. [`PolicyError::s3`] is the only place that turns a variant into what S3 would answer;
 //! messages are copied verbatim from the S3 behaviour reference where it gives one. No variant
 //! carries secret material: SSE-C keys never reach an error.
 
@@ -38,8 +38,12 @@ pub enum DirectoryRule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
-    /// `x-amz-server-side-encryption` (or a config's `SSEAlgorithm`) has a value that is not
-    /// recognized, or not supported for this kind of bucket.
+    /// `x-amz-server-side-encryption` has a value that is not one of S3's (e.g. `aes:kms`):
+    /// S3 answers `InvalidArgument`.
+    #[error("unrecognized server-side encryption algorithm")]
+    UnrecognizedAlgorithm,
+    /// A recognized algorithm that this kind of bucket does not support (DSSE-KMS or SSE-C on
+    /// a directory bucket, `aws:fsx` on a general purpose bucket, …): `InvalidRequest`.
     #[error("unsupported server-side encryption algorithm")]
     UnsupportedAlgorithm,
     /// A KMS key id, encryption context or bucket-key header without `aws:kms`/`aws:kms:dsse`.
@@ -127,8 +131,8 @@ pub enum PolicyError {
     /// GetBucketEncryption on a bucket without an encryption configuration.
     #[error("server side encryption configuration not found")]
     ConfigNotFound,
-    /// Engine-supplied state that cannot be used (e.g. a stored key ARN that is not an ARN).
-    /// Never caused by request input.
+    /// State the caller passed in from storage is unusable: a stored key ARN that does not
+    /// parse or cannot be a header value. Never caused by request input (a 500).
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -136,6 +140,7 @@ pub enum PolicyError {
 const MSG_MALFORMED_XML: &str =
     "The XML you provided was not well-formed or did not validate against our published schema";
 const MSG_ACCESS_DENIED: &str = "Access Denied";
+const MSG_UNSUPPORTED: &str = "The encryption method specified is not supported";
 
 impl PolicyError {
     /// The S3 error code, HTTP status and message for this refusal — the one place they are
@@ -144,11 +149,10 @@ impl PolicyError {
     pub fn s3(&self) -> S3Error {
         use PolicyError as E;
         let (code, status, message) = match self {
-            E::UnsupportedAlgorithm => (
-                "InvalidRequest",
-                StatusCode::BAD_REQUEST,
-                "The encryption method specified is not supported",
-            ),
+            E::UnrecognizedAlgorithm => {
+                ("InvalidArgument", StatusCode::BAD_REQUEST, MSG_UNSUPPORTED)
+            }
+            E::UnsupportedAlgorithm => ("InvalidRequest", StatusCode::BAD_REQUEST, MSG_UNSUPPORTED),
             E::KmsHeaderWithoutKms => (
                 "InvalidArgument",
                 StatusCode::BAD_REQUEST,

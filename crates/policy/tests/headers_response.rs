@@ -185,6 +185,7 @@ fn resolved_encryption_is_stored_with_the_kms_arn_and_a_verifier() {
 fn every_error_maps_to_a_client_status_except_internal() {
     use PolicyError as E;
     let all = [
+        E::UnrecognizedAlgorithm,
         E::UnsupportedAlgorithm,
         E::KmsHeaderWithoutKms,
         E::SseCIncompatible,

@@ -391,9 +391,9 @@ fn rows() -> Vec<Row> {
         ok("CreateMultipartUpload with DSSE header", B::Gp, Create, &[("x-amz-server-side-encryption", "aws:kms:dsse")], Want::Dsse { key: None }),
 
         // ---- unrecognized values, header combinations ----
-        err("unrecognized x-amz-server-side-encryption", B::Gp, Put, &[("x-amz-server-side-encryption", "AES128")], "InvalidRequest", 400, Some(M_UNSUPPORTED)),
-        err("x-amz-server-side-encryption is case-sensitive", B::Gp, Put, &[("x-amz-server-side-encryption", "aes256")], "InvalidRequest", 400, Some(M_UNSUPPORTED)),
-        err("empty x-amz-server-side-encryption", B::Gp, Put, &[("x-amz-server-side-encryption", "")], "InvalidRequest", 400, Some(M_UNSUPPORTED)),
+        err("unrecognized x-amz-server-side-encryption", B::Gp, Put, &[("x-amz-server-side-encryption", "AES128")], "InvalidArgument", 400, Some(M_UNSUPPORTED)),
+        err("x-amz-server-side-encryption is case-sensitive", B::Gp, Put, &[("x-amz-server-side-encryption", "aes256")], "InvalidArgument", 400, Some(M_UNSUPPORTED)),
+        err("empty x-amz-server-side-encryption", B::Gp, Put, &[("x-amz-server-side-encryption", "")], "InvalidArgument", 400, Some(M_UNSUPPORTED)),
         err("aws:fsx on a general purpose bucket", B::Gp, Put, &[("x-amz-server-side-encryption", "aws:fsx")], "InvalidRequest", 400, Some(M_UNSUPPORTED)),
         err("KMS key id without any SSE header", B::GpKms, Put, &[("x-amz-server-side-encryption-aws-kms-key-id", KARN)], "InvalidArgument", 400, Some(M_KMS_HDR)),
         err("KMS key id with AES256", B::Gp, Put, &[("x-amz-server-side-encryption", "AES256"), ("x-amz-server-side-encryption-aws-kms-key-id", KARN)], "InvalidArgument", 400, Some(M_KMS_HDR)),

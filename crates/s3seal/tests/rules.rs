@@ -465,21 +465,21 @@ fn s3_rules_through_the_engine() {
             Bucket::Plain,
             put,
             vec![(SSE, s("AES512"))],
-            Refused("InvalidRequest", 400, Some(MSG_UNSUPPORTED)),
+            Refused("InvalidArgument", 400, Some(MSG_UNSUPPORTED)),
         ),
         (
             "lowercase aes256",
             Bucket::Plain,
             put,
             vec![(SSE, s("aes256"))],
-            Refused("InvalidRequest", 400, Some(MSG_UNSUPPORTED)),
+            Refused("InvalidArgument", 400, Some(MSG_UNSUPPORTED)),
         ),
         (
             "empty algorithm",
             Bucket::Plain,
             put,
             vec![(SSE, s(""))],
-            Refused("InvalidRequest", 400, Some(MSG_UNSUPPORTED)),
+            Refused("InvalidArgument", 400, Some(MSG_UNSUPPORTED)),
         ),
         (
             "aws:fsx on a general purpose bucket",
@@ -880,7 +880,7 @@ fn s3_rules_through_the_engine() {
             Bucket::Plain,
             Op::Copy(Src::S3),
             vec![(SSE, s("AES512"))],
-            Refused("InvalidRequest", 400, Some(MSG_UNSUPPORTED)),
+            Refused("InvalidArgument", 400, Some(MSG_UNSUPPORTED)),
         ),
         (
             "copy: into SSE-C",

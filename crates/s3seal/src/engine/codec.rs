@@ -18,8 +18,8 @@ use std::io::{Read, Write};
 use bytes::{Bytes, BytesMut};
 use s3seal_dsse::{DsseKeys, DualOpener, DualSealer};
 use s3seal_gcm::{
-    ChunkOpener, ChunkSealer, ChunkSize, DataKey, Decryptor, Encryptor, Geometry,
-    MultipartLayout, PartNumber, PartOpener, PartSealer,
+    ChunkOpener, ChunkSealer, ChunkSize, DataKey, Decryptor, Encryptor, Geometry, MultipartLayout,
+    PartNumber, PartOpener, PartSealer,
 };
 
 use crate::envelope::Mode;
@@ -169,6 +169,10 @@ impl Codec {
         sealed: &[u8],
         check: impl Fn(usize, &[u8]) -> Result<(), EngineError> + Sync,
     ) -> Result<BytesMut, EngineError> {
+        if matches!(self, Codec::MacOnly) {
+            // Refused here too: the opener errors below are reported as authentication failures.
+            return Err(EngineError::CustomerKeyRequired);
+        }
         if sealed.len() as u64 != layout.sealed_len() {
             return Err(EngineError::LengthMismatch);
         }

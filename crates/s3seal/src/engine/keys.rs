@@ -13,7 +13,9 @@ use s3seal_dsse::{DsseKeys, LayerRecord};
 use s3seal_gcm::DataKey;
 use s3seal_keycache::{DataKeyRequest, SseKind};
 use s3seal_kms::{EncryptionContext, KeyRef, Requester, SSE_S3_ALIAS};
-use s3seal_policy::{BucketKind, BucketPolicy, CustomerKey, Encryption, ObjectIdentity, derive_object_key};
+use s3seal_policy::{
+    BucketKind, BucketPolicy, CustomerKey, Encryption, ObjectIdentity, derive_object_key,
+};
 
 use super::codec::Codec;
 use super::{Engine, Request, random};
@@ -55,14 +57,14 @@ fn customer_data_key(
     bucket: &str,
     key: &str,
     object_id: &[u8; 16],
-) -> Result<DataKey, EngineError> {
+) -> DataKey {
     let version = hex::encode(object_id);
     let identity = ObjectIdentity {
         bucket,
         key,
         version: &version,
     };
-    Ok(derive_object_key(customer, salt, &identity)?)
+    derive_object_key(customer, salt, &identity)
 }
 
 fn default_kms_key(key: Option<&KeyRef>) -> KeyRef {
@@ -177,9 +179,12 @@ impl Engine {
                 // Directory buckets get one data key per object: their context is the bucket's
                 // own ARN (s3express), which the key cache's bucket-key derivation does not make.
                 let m = if *bucket_key && req.bucket.kind == BucketKind::GeneralPurpose {
-                    let m = self
-                        .cache
-                        .bucket_data_key(SseKind::SseKms, &key_ref, &requester, bucket)?;
+                    let m = self.cache.bucket_data_key(
+                        SseKind::SseKms,
+                        &key_ref,
+                        &requester,
+                        bucket,
+                    )?;
                     env.bucket_key = true;
                     env.context = EncryptionContext::for_bucket(bucket);
                     env.key_material = m.bucket_key_blob().to_vec();
@@ -226,7 +231,7 @@ impl Engine {
                 env.mode = Mode::SseC;
                 env.salt = random::<32>()?;
                 env.key_material = customer.verifier(random::<32>()?).to_bytes().to_vec();
-                let data_key = customer_data_key(customer, &env.salt, bucket, key, &object_id)?;
+                let data_key = customer_data_key(customer, &env.salt, bucket, key, &object_id);
                 let (mac, blob, arn, _) =
                     self.server_key(&requester, bucket, key, &object_id, u64::MAX)?;
                 (env.key_arn, env.manifest_key) = (arn, blob);
@@ -295,7 +300,7 @@ impl Engine {
                         &env.bucket,
                         &env.key,
                         &env.object_id,
-                    )?),
+                    )),
                     None => Codec::MacOnly,
                 };
                 ObjectKeys {

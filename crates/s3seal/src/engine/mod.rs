@@ -33,8 +33,8 @@ use s3seal_gcm::fill_random;
 use s3seal_keycache::KeyCache;
 use s3seal_kms::Kms;
 use s3seal_policy::{
-    CustomerKey, KeyVerifier, StoredEncryption, WriteOp, WritePlan, WriteRequest,
-    response_headers, resolve_write,
+    CustomerKey, KeyVerifier, StoredEncryption, WriteOp, WritePlan, WriteRequest, resolve_write,
+    response_headers,
 };
 
 use crate::envelope::{Mode, ObjectEnvelope};
@@ -42,9 +42,7 @@ use crate::error::{EngineError, EnvelopeError};
 
 pub use builder::{EngineBuilder, EngineConfig};
 pub use object::parse_range;
-pub use types::{
-    CompletedPart, Opened, Request, SealedPart, StoredObject, Upload, Written,
-};
+pub use types::{CompletedPart, Opened, Request, SealedPart, StoredObject, Upload, Written};
 
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.
 pub struct Engine {
@@ -149,7 +147,12 @@ fn to_usize(v: u64) -> Result<usize, EngineError> {
 
 /// What the policy layer needs to know of a stored object's encryption.
 fn stored_encryption(env: &ObjectEnvelope) -> Result<StoredEncryption, EngineError> {
-    let context = || env.context.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let context = || {
+        env.context
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
     Ok(match env.mode {
         Mode::SseS3 => StoredEncryption::SseS3,
         Mode::SseKms => StoredEncryption::SseKms {
@@ -174,3 +177,6 @@ fn stored_encryption(env: &ObjectEnvelope) -> Result<StoredEncryption, EngineErr
         Mode::Fsx => StoredEncryption::Fsx,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,9 @@ use std::ops::Range;
 
 use http::HeaderMap;
 use s3seal_gcm::PartNumber;
-use s3seal_policy::{CustomerKey, Encryption, StoredEncryption, WriteOp, WritePlan, response_headers};
+use s3seal_policy::{
+    CustomerKey, Encryption, StoredEncryption, WriteOp, WritePlan, response_headers,
+};
 
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
 use super::object::part_digest;
@@ -68,7 +70,7 @@ impl Engine {
         Ok((env, keys, plan))
     }
 
-    fn seal_upload_part(
+    pub(crate) fn seal_upload_part(
         &self,
         env: &ObjectEnvelope,
         keys: &ObjectKeys,

@@ -13,7 +13,9 @@ use sha2::Sha256;
 
 use super::codec::geometry;
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
-use super::{Engine, Opened, Request, StoredObject, Written, opaque_etag, stored_encryption, to_usize};
+use super::{
+    Engine, Opened, Request, StoredObject, Written, opaque_etag, stored_encryption, to_usize,
+};
 use crate::envelope::{Mode, ObjectEnvelope, PART_DIGEST_LEN};
 use crate::error::{EngineError, EnvelopeError};
 
