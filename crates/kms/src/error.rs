@@ -1,7 +1,14 @@
 //! KMS errors, mirroring the exceptions of the AWS KMS API.
 //!
+//! [`KmsError`] is the vocabulary of the [`crate::Kms`] trait, which every implementation maps
+//! its failures onto; what only one implementation can produce (the local keystore's
+//! [`KeystoreError`]) travels inside [`KmsError::Other`].
+//!
 //! Messages name keys (ids and ARNs are not secret) but never key material, blobs' plaintext or
 //! the root secret.
+
+use std::fmt;
+use std::sync::Arc;
 
 use crate::key_id::KeyIdError;
 
@@ -55,24 +62,105 @@ pub enum KmsError {
     /// (KMS `KMSInternalException`, `DependencyTimeoutException`, network errors).
     #[error("KMS unavailable")]
     Unavailable,
-    /// Reading or writing the keystore failed.
-    #[error("keystore I/O error during {op}: {kind}")]
-    KeystoreIo {
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+    /// An error of one implementation that is not part of the trait's vocabulary, e.g. a
+    /// [`KeystoreError`] of [`crate::LocalKms`] (unreadable or corrupt keystore, unusable root
+    /// secret), or a transport error of a remote client that is not retryable. Callers that
+    /// need to tell these apart downcast: [`KmsError::keystore`], [`OtherError::downcast_ref`].
+    /// S3 answers these with 500 `InternalError`.
+    #[error(transparent)]
+    Other(OtherError),
+}
+
+/// An implementation-specific error carried by [`KmsError::Other`] (as `rustls::Error::Other`).
+///
+/// Cloning shares the error; two values are equal only if they share one error (the inner
+/// error need not implement `PartialEq`).
+#[derive(Debug, Clone)]
+pub struct OtherError(pub Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl OtherError {
+    /// Wraps `e`.
+    #[must_use]
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        OtherError(Arc::new(e))
+    }
+
+    /// The inner error as `T`, if it is one.
+    #[must_use]
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+
+    /// The inner error.
+    #[must_use]
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl PartialEq for OtherError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for OtherError {}
+
+impl fmt::Display for OtherError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for OtherError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Why the keystore of [`crate::LocalKms`] could not be used. Reaches callers of the [`Kms`]
+/// trait as [`KmsError::Other`]; [`KmsError::keystore`] gets it back.
+///
+/// [`Kms`]: crate::Kms
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeystoreError {
+    /// Reading or writing the keystore directory, keystore file or root secret file failed.
+    /// The message includes the operating system's (e.g. `Permission denied (os error 13)`).
+    #[error("keystore I/O error during {op}: {error}")]
+    Io {
         /// What the keystore was doing.
         op: &'static str,
-        /// The underlying I/O error kind.
-        kind: std::io::ErrorKind,
+        /// The underlying I/O error, whole.
+        error: std::io::Error,
     },
     /// The keystore file is malformed or fails its integrity check (or the root secret is not
     /// the one it was written with).
     #[error("keystore is corrupt: {0}")]
-    KeystoreCorrupt(&'static str),
+    Corrupt(&'static str),
     /// The root secret is missing, malformed, or refused (all-zero).
     #[error("keystore root secret unusable: {0}")]
     RootSecret(&'static str),
-    /// The operating system's random number generator failed.
-    #[error("the system random number generator failed")]
-    Random,
+}
+
+impl KeystoreError {
+    /// The I/O error, for [`KeystoreError::Io`].
+    #[must_use]
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            KeystoreError::Io { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<KeystoreError> for KmsError {
+    fn from(e: KeystoreError) -> Self {
+        KmsError::Other(OtherError::new(e))
+    }
 }
 
 impl KmsError {
@@ -93,8 +181,37 @@ impl KmsError {
         )
     }
 
+    /// Wraps an implementation-specific error as [`KmsError::Other`].
+    #[must_use]
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        KmsError::Other(OtherError::new(e))
+    }
+
+    /// The implementation-specific error, for [`KmsError::Other`].
+    #[must_use]
+    pub fn other_error(&self) -> Option<&OtherError> {
+        match self {
+            KmsError::Other(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The [`KeystoreError`] of [`crate::LocalKms`], if this is one.
+    #[must_use]
+    pub fn keystore(&self) -> Option<&KeystoreError> {
+        self.other_error()?.downcast_ref()
+    }
+
     pub(crate) fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> KmsError {
-        move |e| KmsError::KeystoreIo { op, kind: e.kind() }
+        move |error| KeystoreError::Io { op, error }.into()
+    }
+
+    pub(crate) fn corrupt(why: &'static str) -> KmsError {
+        KeystoreError::Corrupt(why).into()
+    }
+
+    pub(crate) fn root_secret(why: &'static str) -> KmsError {
+        KeystoreError::RootSecret(why).into()
     }
 }
 

@@ -27,14 +27,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hkdf::Hkdf;
-use hmac::{Hmac, KeyInit, Mac};
 use s3seal_gcm::{Aes256Gcm, fill_random};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::KmsError;
+use crate::kdf;
 use crate::kms::KeyState;
 
 /// The default environment variable holding the root secret.
@@ -61,11 +59,12 @@ impl RootSecret {
     /// Wraps 32 secret bytes.
     ///
     /// # Errors
-    /// [`KmsError::RootSecret`] if they are all zero.
+    /// [`KmsError::Other`] with [`KeystoreError::RootSecret`](crate::KeystoreError::RootSecret)
+    /// if they are all zero.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, KmsError> {
         let s = RootSecret(bytes);
         if bool::from(s.0.ct_eq(&[0u8; 32])) {
-            return Err(KmsError::RootSecret("all-zero root secret refused"));
+            return Err(KmsError::root_secret("all-zero root secret refused"));
         }
         Ok(s)
     }
@@ -86,30 +85,27 @@ impl RootSecret {
     /// ignored.
     ///
     /// # Errors
-    /// [`KmsError::RootSecret`] if it is neither, or all zero.
+    /// [`KmsError::Other`] with [`KeystoreError::RootSecret`](crate::KeystoreError::RootSecret)
+    /// if it is neither, or all zero.
     pub fn parse(text: &str) -> Result<Self, KmsError> {
         use base64::Engine as _;
         let t = text.trim();
         let bytes = Zeroizing::new(if t.len() == 64 {
-            hex::decode(t).map_err(|_| KmsError::RootSecret("not 64 hex digits"))?
+            hex::decode(t).map_err(|_| KmsError::root_secret("not 64 hex digits"))?
         } else {
             base64::engine::general_purpose::STANDARD
                 .decode(t)
-                .map_err(|_| KmsError::RootSecret("neither hex nor base64"))?
+                .map_err(|_| KmsError::root_secret("neither hex nor base64"))?
         });
         let arr: [u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| KmsError::RootSecret("not 32 bytes"))?;
+            .map_err(|_| KmsError::root_secret("not 32 bytes"))?;
         Self::from_bytes(arr)
     }
 
-    fn expand(&self, info: &[u8]) -> Result<Zeroizing<[u8; 32]>, KmsError> {
-        let mut out = Zeroizing::new([0u8; 32]);
-        Hkdf::<Sha256>::new(None, &self.0)
-            .expand(info, out.as_mut_slice())
-            .map_err(|_| KmsError::RootSecret("key derivation failed"))?;
-        Ok(out)
+    fn expand(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        kdf::hkdf_sha256(None, &self.0, info)
     }
 }
 
@@ -146,7 +142,7 @@ impl RootSecretSource {
         match self {
             RootSecretSource::Secret(s) => Ok(s.clone()),
             RootSecretSource::Env(var) => {
-                from_env(var)?.ok_or(KmsError::RootSecret("root secret variable not set"))
+                from_env(var)?.ok_or_else(|| KmsError::root_secret("root secret variable not set"))
             }
             RootSecretSource::File(path) => from_file(path, store_exists),
             RootSecretSource::EnvOrFile { var, path } => match from_env(var)? {
@@ -165,7 +161,7 @@ fn from_env(var: &str) -> Result<Option<RootSecret>, KmsError> {
         }
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => {
-            Err(KmsError::RootSecret("root secret variable is not UTF-8"))
+            Err(KmsError::root_secret("root secret variable is not UTF-8"))
         }
     }
 }
@@ -182,7 +178,7 @@ fn from_file(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
                     .permissions()
                     .mode();
                 if mode & 0o077 != 0 {
-                    return Err(KmsError::RootSecret(
+                    return Err(KmsError::root_secret(
                         "root secret file is accessible by group or others (chmod 600)",
                     ));
                 }
@@ -194,7 +190,7 @@ fn from_file(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if store_exists {
-                return Err(KmsError::RootSecret(
+                return Err(KmsError::root_secret(
                     "root secret file missing but a keystore exists",
                 ));
             }
@@ -230,21 +226,16 @@ pub(crate) struct Sealer {
 }
 
 impl Sealer {
-    pub(crate) fn new(root: &RootSecret) -> Result<Self, KmsError> {
-        let wrap_key = root.expand(b"s3seal keystore v1 wrap")?;
-        Ok(Sealer {
+    pub(crate) fn new(root: &RootSecret) -> Self {
+        let wrap_key = root.expand(b"s3seal keystore v1 wrap");
+        Sealer {
             wrap: Aes256Gcm::new(&wrap_key),
-            mac_key: root.expand(b"s3seal keystore v1 mac")?,
-        })
+            mac_key: root.expand(b"s3seal keystore v1 mac"),
+        }
     }
 
-    fn mac(&self, body: &[u8]) -> Result<[u8; 32], KmsError> {
-        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(self.mac_key.as_slice())
-            .map_err(|_| KmsError::RootSecret("bad MAC key"))?;
-        m.update(MAGIC_LINE.as_bytes());
-        m.update(b"\n");
-        m.update(body);
-        Ok(m.finalize().into_bytes().into())
+    fn mac(&self, body: &[u8]) -> [u8; 32] {
+        kdf::hmac_sha256(&self.mac_key, &[MAGIC_LINE.as_bytes(), b"\n", body])
     }
 
     fn master_aad(id: &str, version: u32) -> Vec<u8> {
@@ -284,10 +275,10 @@ impl Sealer {
         version: u32,
         rec: &str,
     ) -> Result<Aes256Gcm, KmsError> {
-        const BAD: KmsError = KmsError::KeystoreCorrupt("master key record does not authenticate");
-        let raw = hex::decode(rec).map_err(|_| BAD)?;
+        let bad = || KmsError::corrupt("master key record does not authenticate");
+        let raw = hex::decode(rec).map_err(|_| bad())?;
         if raw.len() != 60 {
-            return Err(BAD);
+            return Err(bad());
         }
         let mut nonce = [0u8; 12];
         nonce.copy_from_slice(&raw[..12]);
@@ -302,7 +293,7 @@ impl Sealer {
                 buf.as_mut_slice(),
                 &tag,
             )
-            .map_err(|_| BAD)?;
+            .map_err(|_| bad())?;
         Ok(Aes256Gcm::new(&buf))
     }
 }
@@ -351,31 +342,29 @@ pub(crate) fn read_store(dir: &Path, sealer: &Sealer) -> Result<Option<StoreFile
     let nl = raw
         .iter()
         .position(|&b| b == b'\n')
-        .ok_or(KmsError::KeystoreCorrupt("no header line"))?;
+        .ok_or_else(|| KmsError::corrupt("no header line"))?;
     let (line, body) = (&raw[..nl], &raw[nl + 1..]);
-    let line = core::str::from_utf8(line).map_err(|_| KmsError::KeystoreCorrupt("bad header"))?;
+    let line = core::str::from_utf8(line).map_err(|_| KmsError::corrupt("bad header"))?;
     let mac_hex = line
         .strip_prefix(MAGIC_LINE)
         .and_then(|r| r.strip_prefix(' '))
-        .ok_or(KmsError::KeystoreCorrupt(
-            "not an s3seal keystore, or unknown version",
-        ))?;
-    let mac = hex::decode(mac_hex).map_err(|_| KmsError::KeystoreCorrupt("bad header MAC"))?;
-    if mac.len() != 32 || !bool::from(sealer.mac(body)?.ct_eq(&mac)) {
-        return Err(KmsError::KeystoreCorrupt(
+        .ok_or_else(|| KmsError::corrupt("not an s3seal keystore, or unknown version"))?;
+    let mac = hex::decode(mac_hex).map_err(|_| KmsError::corrupt("bad header MAC"))?;
+    if mac.len() != 32 || !bool::from(sealer.mac(body).ct_eq(&mac)) {
+        return Err(KmsError::corrupt(
             "integrity check failed (damaged file or a different root secret)",
         ));
     }
     serde_json::from_slice(body)
         .map(Some)
-        .map_err(|_| KmsError::KeystoreCorrupt("authenticated body is not a keystore"))
+        .map_err(|_| KmsError::corrupt("authenticated body is not a keystore"))
 }
 
 /// Atomically replaces `DIR/keystore.json` with `store`.
 pub(crate) fn write_store(dir: &Path, sealer: &Sealer, store: &StoreFile) -> Result<(), KmsError> {
     let body = serde_json::to_vec_pretty(store)
-        .map_err(|_| KmsError::KeystoreCorrupt("keystore does not serialize"))?;
-    let mut out = format!("{MAGIC_LINE} {}\n", hex::encode(sealer.mac(&body)?)).into_bytes();
+        .map_err(|_| KmsError::corrupt("keystore does not serialize"))?;
+    let mut out = format!("{MAGIC_LINE} {}\n", hex::encode(sealer.mac(&body))).into_bytes();
     out.extend_from_slice(&body);
     write_atomic(dir, STORE_FILE, &out)
 }

@@ -4,15 +4,16 @@
 pub mod blob;
 pub mod context;
 pub mod error;
-pub mod faulty;
+mod kdf;
 pub mod key_id;
 pub mod keystore;
 pub mod kms;
 pub mod local;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use context::EncryptionContext;
-pub use error::KmsError;
-pub use faulty::{FaultConfig, FaultStats, FaultyKms};
+pub use error::{KeystoreError, KmsError, OtherError};
 pub use key_id::{KeyIdError, KeyRef, KmsArn, check_account};
 pub use keystore::{ROOT_KEY_ENV, RootSecret, RootSecretSource};
 pub use kms::{
@@ -20,3 +21,5 @@ pub use kms::{
     ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS,
 };
 pub use local::{LocalKms, LocalKmsConfig};
+#[cfg(feature = "testing")]
+pub use testing::{FaultConfig, FaultStats, FaultyKms};

@@ -127,8 +127,9 @@ impl LocalKms {
     /// file and unwraps every master key.
     ///
     /// # Errors
-    /// [`KmsError::KeystoreIo`], [`KmsError::KeystoreCorrupt`] (damaged file, wrong root
-    /// secret, or a partition/Region other than the keystore's), [`KmsError::RootSecret`],
+    /// [`KmsError::Other`] with a [`KeystoreError`](crate::KeystoreError): `Io`, `Corrupt`
+    /// (damaged file, wrong root secret, or a partition/Region other than the keystore's),
+    /// `RootSecret`;
     /// [`KmsError::InvalidArgument`] for a malformed account.
     pub fn open(config: LocalKmsConfig) -> Result<Self, KmsError> {
         let requester = Requester::new(&config.account)
@@ -138,12 +139,12 @@ impl LocalKms {
         keystore::remove_leftovers(&dir)?;
         let exists = dir.join(keystore::STORE_FILE).exists();
         let root = config.root_secret.load(exists)?;
-        let sealer = Sealer::new(&root)?;
+        let sealer = Sealer::new(&root);
         drop(root);
         let file = match keystore::read_store(&dir, &sealer)? {
             Some(f) => {
                 if f.partition != config.partition || f.region != config.region {
-                    return Err(KmsError::KeystoreCorrupt(
+                    return Err(KmsError::corrupt(
                         "keystore was created for another partition or Region",
                     ));
                 }
@@ -159,14 +160,12 @@ impl LocalKms {
         for k in &file.keys {
             let mut v = Vec::with_capacity(k.versions.len());
             for (i, rec) in k.versions.iter().enumerate() {
-                let version = u32::try_from(i + 1)
-                    .map_err(|_| KmsError::KeystoreCorrupt("too many key versions"))?;
+                let version =
+                    u32::try_from(i + 1).map_err(|_| KmsError::corrupt("too many key versions"))?;
                 v.push(sealer.open_master(&k.id, version, rec)?);
             }
             if v.is_empty() || Uuid::parse_str(&k.id).is_err() {
-                return Err(KmsError::KeystoreCorrupt(
-                    "key record without material or id",
-                ));
+                return Err(KmsError::corrupt("key record without material or id"));
             }
             ciphers.insert(k.id.clone(), v);
         }
@@ -343,11 +342,11 @@ impl LocalKms {
             } else {
                 "s3seal root key for SSE-S3"
             };
-            let id = self.new_key(file, new, account, description, true)?;
+            let i = self.new_key(file, new, account, description, true)?;
             file.aliases.push(AliasRecord {
                 account: account.to_owned(),
                 name: name.to_owned(),
-                key_id: id,
+                key_id: file.keys[i].id.clone(),
             });
             Ok(())
         })?;
@@ -363,7 +362,7 @@ impl LocalKms {
         account: &str,
         description: &str,
         aws_managed: bool,
-    ) -> Result<String, KmsError> {
+    ) -> Result<usize, KmsError> {
         let mut b = [0u8; 16];
         s3seal_gcm::fill_random(&mut b)?;
         let id = uuid::Builder::from_random_bytes(b).into_uuid().to_string();
@@ -379,8 +378,8 @@ impl LocalKms {
             last_rotated: None,
             versions: vec![rec],
         });
-        new.push((id.clone(), cipher));
-        Ok(id)
+        new.push((id, cipher));
+        Ok(file.keys.len() - 1)
     }
 
     fn usable(k: &KeyRecord, arn: &str) -> Result<(), KmsError> {
@@ -403,13 +402,13 @@ impl LocalKms {
         let ciphers = st
             .ciphers
             .get(&k.id)
-            .ok_or(KmsError::KeystoreCorrupt("key without material"))?;
+            .ok_or_else(|| KmsError::corrupt("key without material"))?;
         let cipher = ciphers
             .last()
-            .ok_or(KmsError::KeystoreCorrupt("key without material"))?;
+            .ok_or_else(|| KmsError::corrupt("key without material"))?;
         let header = BlobHeader {
             key_id: *Uuid::parse_str(&k.id)
-                .map_err(|_| KmsError::KeystoreCorrupt("bad key id"))?
+                .map_err(|_| KmsError::corrupt("bad key id"))?
                 .as_bytes(),
             key_version: u32::try_from(ciphers.len()).unwrap_or(u32::MAX),
         };
@@ -469,13 +468,8 @@ impl LocalKms {
         check_account(account)
             .map_err(|_| KmsError::InvalidArgument("account must be 12 digits"))?;
         self.mutate(|file, new| {
-            let id = self.new_key(file, new, account, description, false)?;
-            let k = file
-                .keys
-                .iter()
-                .find(|k| k.id == id)
-                .ok_or(KmsError::KeystoreCorrupt("lost new key"))?;
-            Ok(Self::metadata(file, k))
+            let i = self.new_key(file, new, account, description, false)?;
+            Ok(Self::metadata(file, &file.keys[i]))
         })
     }
 
@@ -606,18 +600,13 @@ impl LocalKms {
         let account = self.account.clone();
         self.mutate(|file, new| {
             let id = Self::find(file, key, &account)?.id.clone();
-            let k = file
-                .keys
-                .iter_mut()
-                .find(|k| k.id == id)
-                .ok_or_else(|| KmsError::NotFound(key.to_string()))?;
-            f(k, new, &self.sealer)?;
-            let k = file
+            let i = file
                 .keys
                 .iter()
-                .find(|k| k.id == id)
-                .ok_or(KmsError::KeystoreCorrupt("lost key"))?;
-            Ok(Self::metadata(file, k))
+                .position(|k| k.id == id)
+                .ok_or_else(|| KmsError::NotFound(key.to_string()))?;
+            f(&mut file.keys[i], new, &self.sealer)?;
+            Ok(Self::metadata(file, &file.keys[i]))
         })
     }
 

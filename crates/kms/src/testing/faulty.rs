@@ -1,5 +1,6 @@
 //! [`FaultyKms`]: a [`Kms`] wrapper that injects latency, random retryable errors and outage
-//! windows, deterministically from a seed, and counts calls. For tests and benches.
+//! windows, deterministically from a seed, and counts calls. For tests and benches (feature
+//! `testing`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
