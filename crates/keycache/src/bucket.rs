@@ -12,14 +12,11 @@
 //! the salt. So 10,000 PUTs to one bucket cost one `GenerateDataKey` per validity window, and a
 //! GET costs at most one `Decrypt` per bucket key while the decrypt cache holds it.
 
-use hkdf::Hkdf;
 use s3seal_gcm::{DataKey, fill_random};
 use s3seal_kms::{DecryptedDataKey, EncryptionContext, KeyRef, Requester};
-use sha2::Sha256;
-use zeroize::Zeroize;
 
 use crate::request::DataKeyRequest;
-use crate::{CacheError, DataKeyMaterials, KeyCache, bump};
+use crate::{CacheError, DataKeyMaterials, KeyCache, bump, kdf};
 
 const INFO: &[u8] = b"s3seal bucket key v1";
 
@@ -59,12 +56,9 @@ impl BucketKeyMaterials {
     }
 }
 
-fn derive(bucket_key: &DataKey, salt: &[u8; 32]) -> Result<DataKey, CacheError> {
-    let mut okm = [0u8; 32];
-    let r = Hkdf::<Sha256>::new(Some(salt), bucket_key.as_bytes()).expand(INFO, &mut okm);
-    let key = r.map(|()| DataKey::from_bytes(okm));
-    okm.zeroize();
-    key.map_err(|_| CacheError::Derivation)
+/// The object key: `HKDF-SHA256(salt, IKM = bucket key, info = "s3seal bucket key v1")`.
+pub(crate) fn derive(bucket_key: &DataKey, salt: &[u8; 32]) -> DataKey {
+    DataKey::from_bytes(*kdf::hkdf_sha256(Some(salt), bucket_key.as_bytes(), INFO))
 }
 
 impl KeyCache {
@@ -72,7 +66,8 @@ impl KeyCache {
     ///
     /// # Errors
     /// [`CacheError::BucketKeyWithDsse`] for [`SseKind::DsseKms`]; [`CacheError::Kms`] as for
-    /// [`KeyCache::data_key`]; [`CacheError::Random`].
+    /// [`KeyCache::data_key`]; [`CacheError::Random`] if the system random number generator
+    /// fails while drawing the salt.
     pub fn bucket_data_key(
         &self,
         kind: SseKind,
@@ -87,7 +82,7 @@ impl KeyCache {
         let bucket_key = self.cached_key(&req, 0)?;
         let mut salt = [0u8; 32];
         fill_random(&mut salt).map_err(|_| CacheError::Random)?;
-        let data_key = derive(&bucket_key.data_key, &salt)?;
+        let data_key = derive(&bucket_key.data_key, &salt);
         bump(&self.n.derivations);
         Ok(BucketKeyMaterials {
             data_key,
@@ -100,7 +95,7 @@ impl KeyCache {
     /// blob under the bucket's context (through the decrypt cache) and re-derives with `salt`.
     ///
     /// # Errors
-    /// As [`KeyCache::decrypt_data_key`]; [`CacheError::Derivation`].
+    /// As [`KeyCache::decrypt_data_key`].
     pub fn open_bucket_data_key(
         &self,
         bucket: &str,
@@ -111,7 +106,7 @@ impl KeyCache {
         let ctx = EncryptionContext::for_bucket(bucket);
         let bk = self.decrypt_data_key(bucket_key_blob, &ctx, expected_key_arn)?;
         Ok(DecryptedDataKey {
-            plaintext: derive(&bk.plaintext, salt)?,
+            plaintext: derive(&bk.plaintext, salt),
             key_arn: bk.key_arn,
         })
     }

@@ -3,6 +3,7 @@
 
 mod bucket;
 mod flight;
+mod kdf;
 mod lru;
 mod request;
 
@@ -30,12 +31,9 @@ pub enum CacheError {
     /// S3 Bucket Keys were asked for with DSSE-KMS, which S3 does not support.
     #[error("S3 Bucket Keys are not supported with DSSE-KMS")]
     BucketKeyWithDsse,
-    /// The system random number generator failed.
+    /// The system random number generator failed (drawing a bucket-key object's salt).
     #[error("the system random number generator failed")]
     Random,
-    /// Deriving a per-object key from a bucket key failed.
-    #[error("bucket key derivation failed")]
-    Derivation,
 }
 
 impl CacheError {
@@ -323,7 +321,7 @@ impl KeyCache {
         self.cached_key(req, plaintext_len)
     }
 
-    fn generate(&self, req: &DataKeyRequest) -> Result<(DataKey, Arc<KeyInfo>), CacheError> {
+    fn generate(&self, req: &DataKeyRequest) -> Result<(DataKey, Arc<KeyInfo>), KmsError> {
         bump(&self.n.generate);
         match self
             .kms
@@ -338,7 +336,7 @@ impl KeyCache {
             )),
             Err(e) => {
                 bump(&self.n.errors);
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -374,7 +372,7 @@ impl KeyCache {
                 self.n.evictions.fetch_add(ev, Ordering::Relaxed);
                 Ok(())
             }
-            Err(CacheError::Kms(e)) => {
+            Err(e) => {
                 if e.is_key_state() {
                     let until = now + self.cfg.negative_ttl;
                     let ev = self.enc.insert(
@@ -389,7 +387,6 @@ impl KeyCache {
                 }
                 Err(e)
             }
-            Err(_) => Err(KmsError::Unavailable),
         }
     }
 

@@ -68,3 +68,18 @@ fn capacity_is_a_bound_with_many_shards() {
     }
     assert!(lru.len() <= 200, "{}", lru.len());
 }
+
+#[test]
+fn bucket_key_derivation_is_hkdf_sha256_of_the_documented_inputs() {
+    use hkdf::Hkdf;
+    use sha2::Sha256;
+    let (bucket_key, salt) = ([0x11u8; 32], [0x22u8; 32]);
+    let mut want = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(&salt), &bucket_key)
+        .expand(b"s3seal bucket key v1", &mut want)
+        .unwrap();
+    let got = crate::bucket::derive(&DataKey::from_bytes(bucket_key), &salt);
+    assert_eq!(got.as_bytes(), &want);
+    let other = crate::bucket::derive(&DataKey::from_bytes(bucket_key), &[0x23; 32]);
+    assert_ne!(other.as_bytes(), &want);
+}
