@@ -3,7 +3,7 @@
 //!
 //! > `x-amz-server-side-encryption-context`: base64 of a UTF-8 JSON object of string → string
 //!
-//! Canonical serialization (the AAD of [`crate::LocalKms`] blobs, also the cache key): the pairs
+//! Canonical serialization (part of the AAD of [`crate::LocalKms`] blobs): the pairs
 //! sorted by key bytes (a `BTreeMap` already is), as
 //! `u32 BE count ‖ for each pair: u32 BE len(key) ‖ key ‖ u32 BE len(value) ‖ value`.
 //! Length prefixes make it injective: `{"a":"bc"}` and `{"ab":"c"}` differ.

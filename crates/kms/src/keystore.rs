@@ -4,7 +4,7 @@
 //! # Root secret
 //! 32 random bytes from the environment variable (hex or base64; default `S3SEAL_ROOT_KEY`) or
 //! from a file (default `DIR/root.key`, 64 hex digits), created 0600 with `O_EXCL` on first use.
-//! An all-zero secret is refused, and so is a root file readable by group or others. A missing
+//! An all-zero secret is refused, and so is a root file with any permission for group or others. A missing
 //! root file next to an existing keystore is an error, never a silent new secret (which would
 //! orphan every key).
 //!

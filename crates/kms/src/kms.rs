@@ -7,17 +7,18 @@
 //! state). Every call takes the [`Requester`] whose account resolves bare ids and aliases, and
 //! every result names the full key ARN, which S3 records and echoes.
 //!
-//! # Sync now, async later
+//! # Synchronous, and how remote services fit
 //! The trait is synchronous and object safe so the engine can hold `Arc<dyn Kms>` and the key
-//! cache can coordinate callers with plain threads. Implementations that talk to a remote
-//! service (the AWS KMS API, Vault Transit, a KMIP server) implement this trait by blocking on
-//! their client: either they own a small runtime and `block_on` each request, or they are
-//! wrapped by an async front that calls them through `spawn_blocking`. An async engine adds an
-//! `AsyncKms` trait with the same four methods returning futures, plus a blanket adapter
-//! `impl<T: Kms> AsyncKms for Blocking<T>` (running calls on a blocking pool) — callers of
-//! [`Kms`] do not change. Remote implementations must map their service's errors onto
-//! [`KmsError`] (throttling and timeouts onto the retryable variants) and apply
-//! [`Requester::check_key_account`] to the key ARN the service returns.
+//! cache can coordinate callers with plain threads. There is no async variant of the trait.
+//! An implementation that talks to a remote service (the AWS KMS API, Vault Transit, a KMIP
+//! server) implements this trait by blocking on its client, e.g. owning a small runtime and
+//! calling `block_on` per request; an async caller reaches any implementation through its
+//! executor's blocking pool (`spawn_blocking`). Remote implementations must map their
+//! service's errors onto [`KmsError`] (throttling and timeouts onto the retryable variants,
+//! anything outside the trait's vocabulary into [`KmsError::Other`]), apply
+//! [`Requester::check_key_account`] to the key ARN the service returns, and pass the
+//! conformance suite (`testing::conformance`, cargo feature `testing`) that
+//! [`crate::LocalKms`] passes.
 
 use std::fmt;
 use std::time::SystemTime;
@@ -194,7 +195,8 @@ pub trait Kms: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`KmsError::NotFound`], [`KmsError::Disabled`], [`KmsError::PendingDeletion`],
-    /// [`KmsError::AccessDenied`] (bucket-owner rule), retryable errors from a remote service.
+    /// [`KmsError::AccessDenied`] (bucket-owner rule), retryable errors from a remote service,
+    /// [`KmsError::Other`] for errors of the implementation itself (e.g. a keystore write).
     fn generate_data_key(
         &self,
         key: &KeyRef,
@@ -207,7 +209,7 @@ pub trait Kms: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`KmsError::InvalidCiphertext`] (tampered, malformed, wrong/missing/extra context),
-    /// [`KmsError::IncorrectKey`], key-state errors, retryable errors.
+    /// [`KmsError::IncorrectKey`], key-state errors, retryable errors, [`KmsError::Other`].
     fn decrypt(
         &self,
         blob: &[u8],
@@ -232,7 +234,8 @@ pub trait Kms: Send + Sync + fmt::Debug {
     /// `DescribeKey`: resolves `key` for `requester` and returns its metadata.
     ///
     /// # Errors
-    /// [`KmsError::NotFound`], [`KmsError::AccessDenied`], retryable errors.
+    /// [`KmsError::NotFound`], [`KmsError::AccessDenied`], retryable errors,
+    /// [`KmsError::Other`].
     fn describe_key(&self, key: &KeyRef, requester: &Requester) -> Result<KeyMetadata, KmsError>;
 
     /// The AWS managed key for SSE-KMS without a key id (`alias/aws/s3` in the requester's

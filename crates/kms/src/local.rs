@@ -6,6 +6,10 @@
 //!
 //! One process per keystore directory: the file is read at open and rewritten on every change;
 //! concurrent writers from several processes are not coordinated.
+//!
+//! Failures of the keystore itself (I/O with the operating system's error, a corrupt file or a
+//! wrong root secret, an unusable root secret) are [`crate::KeystoreError`]s, which reach
+//! callers as [`KmsError::Other`]; [`KmsError::keystore`] gets them back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -296,7 +300,7 @@ impl LocalKms {
     }
 
     /// Resolves `r`, creating `alias/aws/s3` and `alias/s3seal/sse-s3` on first use, and applies
-    /// the bucket-owner rule. Returns the key id and a read guard.
+    /// the bucket-owner rule. Returns a read guard and the key's index in it.
     fn resolve(
         &self,
         r: &KeyRef,
@@ -355,6 +359,7 @@ impl LocalKms {
         Ok((st, i))
     }
 
+    /// Adds a fresh Enabled key to `file` (its cipher to `new`); returns its index.
     fn new_key(
         &self,
         file: &mut StoreFile,

@@ -17,7 +17,7 @@ pub struct FaultConfig {
     /// Sleep before every call.
     pub latency: Duration,
     /// Probability in `0.0..=1.0` that a call fails with [`KmsError::Throttled`] or
-    /// [`KmsError::Unavailable`] (alternating by draw).
+    /// [`KmsError::Unavailable`] (which one, by the same seeded draw).
     pub error_rate: f64,
     /// Calls whose index (0-based, over all operations) falls in this range fail with
     /// [`KmsError::Unavailable`]: an outage.
