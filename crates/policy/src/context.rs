@@ -10,19 +10,16 @@
 //! and no other `aws:`-prefixed key is accepted — otherwise a caller could bind an object's
 //! data key to another resource's context. Directory buckets accept only the bucket ARN.
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize as _;
 
 use crate::error::{DirectoryRule, PolicyError};
 
 /// The context key S3 binds every KMS data key to.
 pub const ARN_CONTEXT_KEY: &str = "aws:s3:arn";
 
-/// An encryption context: string → string, ordered (so its serialization is canonical).
-pub type EncryptionContext = BTreeMap<String, String>;
+pub use s3seal_kms::EncryptionContext;
 
 /// Parses `x-amz-server-side-encryption-context`: base64 of a UTF-8 JSON object whose values are
 /// strings. Duplicate keys are refused (JSON allows them; a context must be unambiguous).
@@ -35,9 +32,7 @@ pub fn parse_context_header(value: &str) -> Result<EncryptionContext, PolicyErro
         .map_err(|_| PolicyError::InvalidContext)?;
     let text = core::str::from_utf8(&json).map_err(|_| PolicyError::InvalidContext)?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let map = de
-        .deserialize_map(StrictMap)
-        .map_err(|_| PolicyError::InvalidContext)?;
+    let map = EncryptionContext::deserialize(&mut de).map_err(|_| PolicyError::InvalidContext)?;
     de.end().map_err(|_| PolicyError::InvalidContext)?;
     Ok(map)
 }
@@ -45,27 +40,7 @@ pub fn parse_context_header(value: &str) -> Result<EncryptionContext, PolicyErro
 /// Writes a context the way the header carries it (base64 of compact JSON).
 #[must_use]
 pub fn context_header_value(ctx: &EncryptionContext) -> String {
-    // Serializing a map of strings cannot fail; an empty object is the safe fallback.
-    let json = serde_json::to_vec(ctx).unwrap_or_else(|_| b"{}".to_vec());
-    STANDARD.encode(json)
-}
-
-struct StrictMap;
-
-impl<'de> Visitor<'de> for StrictMap {
-    type Value = EncryptionContext;
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a JSON object of string to string")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut map = EncryptionContext::new();
-        while let Some((k, v)) = access.next_entry::<String, String>()? {
-            if map.insert(k, v).is_some() {
-                return Err(serde::de::Error::custom("duplicate key"));
-            }
-        }
-        Ok(map)
-    }
+    STANDARD.encode(ctx.to_json())
 }
 
 /// `arn:aws:s3:::BUCKET/KEY`.
@@ -165,12 +140,12 @@ mod tests {
         let ctx = complete_context(None, &arn).unwrap();
         assert_eq!(ctx.get(ARN_CONTEXT_KEY), Some(&arn));
         let mut mine = EncryptionContext::new();
-        mine.insert("dept".into(), "x".into());
+        mine.insert("dept", "x");
         let ctx = complete_context(Some(mine.clone()), &arn).unwrap();
         assert_eq!(ctx.len(), 2);
-        mine.insert(ARN_CONTEXT_KEY.into(), arn.clone());
+        mine.insert(ARN_CONTEXT_KEY, arn.clone());
         assert!(complete_context(Some(mine.clone()), &arn).is_ok());
-        mine.insert(ARN_CONTEXT_KEY.into(), object_arn("b", "other"));
+        mine.insert(ARN_CONTEXT_KEY, object_arn("b", "other"));
         assert_eq!(
             complete_context(Some(mine), &arn),
             Err(PolicyError::ReservedContextKey)

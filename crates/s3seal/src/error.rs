@@ -96,9 +96,9 @@ pub enum EngineError {
     /// account id.
     #[error("bucket owner account is malformed: {0}")]
     InvalidBucketOwner(String),
-    /// Deriving a per-object key from an S3 Bucket Key failed.
-    #[error("bucket key derivation failed")]
-    KeyDerivation,
+    /// The key cache failed in a way not listed above.
+    #[error("key cache: {0}")]
+    Cache(CacheError),
     /// The system random number generator failed.
     #[error("random generator failed")]
     Random,
@@ -121,6 +121,7 @@ impl PartialEq for EngineError {
             (E::Policy(a), E::Policy(b)) => a == b,
             (E::Kms(a), E::Kms(b)) => a == b,
             (E::Envelope(a), E::Envelope(b)) => a == b,
+            (E::Cache(a), E::Cache(b)) => a == b,
             (E::NotSupported(a), E::NotSupported(b)) => a == b,
             (E::InvalidBucketOwner(a), E::InvalidBucketOwner(b))
             | (E::ThreadPool(a), E::ThreadPool(b)) => a == b,
@@ -137,8 +138,8 @@ impl From<CacheError> for EngineError {
         match e {
             CacheError::Kms(k) => EngineError::Kms(k),
             CacheError::BucketKeyWithDsse => EngineError::Policy(PolicyError::BucketKeyWithDsse),
-            CacheError::Derivation => EngineError::KeyDerivation,
-            _ => EngineError::Random,
+            CacheError::Random => EngineError::Random,
+            other => EngineError::Cache(other),
         }
     }
 }
@@ -250,7 +251,7 @@ impl EngineError {
             | EngineError::ObjectMoved
             | EngineError::LengthMismatch
             | EngineError::InvalidBucketOwner(_)
-            | EngineError::KeyDerivation
+            | EngineError::Cache(_)
             | EngineError::Random
             | EngineError::ThreadPool(_)
             | EngineError::Io(_) => INTERNAL,

@@ -192,7 +192,7 @@ impl Engine {
                     env.salt = m.salt;
                     m.data_key.clone()
                 } else {
-                    env.context = EncryptionContext::from_pairs(context.clone());
+                    env.context = context.clone();
                     let dk = DataKeyRequest::new(key_ref, requester, env.context.clone());
                     let m = self.cache.data_key(&dk, size)?;
                     env.key_material = m.ciphertext_blob().to_vec();
@@ -209,7 +209,7 @@ impl Engine {
                 context,
             } => {
                 env.mode = Mode::DsseKms;
-                env.context = EncryptionContext::from_pairs(context.clone());
+                env.context = context.clone();
                 // Straight to the KMS, twice: two independent data keys, never a cached one.
                 let keys = DsseKeys::generate(
                     &*self.kms,

@@ -147,12 +147,7 @@ fn to_usize(v: u64) -> Result<usize, EngineError> {
 
 /// What the policy layer needs to know of a stored object's encryption.
 fn stored_encryption(env: &ObjectEnvelope) -> Result<StoredEncryption, EngineError> {
-    let context = || {
-        env.context
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    };
+    let context = || env.context.clone();
     Ok(match env.mode {
         Mode::SseS3 => StoredEncryption::SseS3,
         Mode::SseKms => StoredEncryption::SseKms {

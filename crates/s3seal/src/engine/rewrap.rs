@@ -3,7 +3,7 @@
 
 use http::HeaderMap;
 use s3seal_dsse::LayerRecord;
-use s3seal_kms::{EncryptionContext, KeyRef};
+use s3seal_kms::KeyRef;
 use s3seal_policy::{Encryption, WriteOp};
 
 use super::keys::parse_envelope;
@@ -49,7 +49,7 @@ impl Engine {
                 let new_ctx = if env.bucket_key {
                     env.context.clone()
                 } else {
-                    EncryptionContext::from_pairs(context)
+                    context
                 };
                 let r = self.kms.re_encrypt(
                     &env.key_material,
@@ -65,7 +65,7 @@ impl Engine {
             }
             (Mode::DsseKms, Some(Encryption::DsseKms { key, context })) => {
                 let key = key.unwrap_or_else(default_key);
-                let new_ctx = EncryptionContext::from_pairs(context);
+                let new_ctx = context;
                 let mut record = LayerRecord::from_bytes(&env.key_material)
                     .map_err(|_| EngineError::Integrity)?;
                 for layer in [&mut record.inner, &mut record.outer] {
