@@ -3,8 +3,8 @@
 
 mod error;
 mod keys;
-pub mod layers;
-pub mod record;
+mod layers;
+mod record;
 
 use std::io::{Read, Write};
 
