@@ -26,8 +26,8 @@
 //! ```
 //! Each line is one `asm!` block: LLVM keeps the instruction order inside an `asm!` block, so the
 //! round-major order (all 8 blocks at round r before any block at round r + 1) and the placement of
-//! the CLMULs between `aesenc`s survive optimisation. (The performance anchors record LLVM
-//! re-ordering intrinsic rounds into one block at a time.) Between blocks the 8 AES
+//! the CLMULs between `aesenc`s survive optimisation (LLVM is free to re-order intrinsic rounds,
+//! e.g. into one block at a time). Between blocks the 8 AES
 //! states, `lo`/`hi`/`mid` and the round key stay in registers: 14 of the 16 xmm registers, the
 //! remaining two are the block temporaries. Round keys are loaded once per round into a register;
 //! H powers, the byte-swap mask and the reduction constant are memory operands.
@@ -37,11 +37,9 @@
 //! alone is 60 cycles per 128 bytes, but on a core with three vector ports the ~110 non-AES uops
 //! push the bound to ≈ 77 cycles (0.6 cycles/byte): port pressure, not latency, limits it.
 //!
-//! Checked in the disassembly of the release bench binary (`objdump -d`, rustc 1.95): the loop
-//! body is the asm blocks in the order above with no spills — the 8 states in xmm5–12,
-//! `lo`/`hi`/`mid` in xmm13–15, the round keys hoisted to a stack copy once per call (LLVM may
-//! not assume the key survives the storing `asm!`) and loaded once per round; LLVM fully unrolls
-//! the 7 hashed rounds.
+//! Register allocation as compiled (no spills; the round keys copied to the stack once per
+//! call and loaded once per round) is recorded in `benches/README.md`, "Design measurements of
+//! the x86_64 kernels"; re-check it there after changing this file.
 
 use core::arch::asm;
 use core::arch::x86_64::{

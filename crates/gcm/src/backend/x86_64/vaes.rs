@@ -25,13 +25,11 @@
 //! one 128-byte stitched group, then a partial one) and the length block — is the 128-bit
 //! backend's code, continuing the same counter and hash state (`narrow::Run`).
 //!
-//! # Why 512-bit, not 256-bit
-//! Measured on the Emerald Rapids bench machine: `vaesenc zmm` has latency 3 and throughput 1 per
-//! cycle (port 0 only), `vaesenc ymm` throughput 2 per cycle: the same four blocks per cycle.
-//! With zmm the AES work occupies one vector port and every GHASH, counter and XOR instruction
-//! covers four blocks instead of two, so the non-AES work per byte halves; with ymm it would
-//! compete with AES for ports 0 and 1. ring's ymm (VAES/AVX2) kernel runs at about 0.6–0.75 of
-//! aws-lc-rs's zmm kernel on this machine, consistent with that.
+//! # Why 512-bit registers
+//! With zmm, one `vaesenc` runs a round on four blocks and every GHASH, counter and XOR
+//! instruction also covers four blocks, so the non-AES work per byte is half that of a ymm
+//! kernel, which would compete with AES for more vector ports. (Measurements behind this
+//! choice: `benches/README.md`, "Design measurements of the x86_64 kernels".)
 //!
 //! # Schedule (one group, [`ctr16_ghash16`])
 //! ```text
@@ -46,31 +44,18 @@
 //! round 13   4× vaesenc
 //! round 14   4× (vpxorq rk14 with the input, vaesenclast, store)
 //! ```
-//! The 13 rounds and the last round are one `asm!` block, so the interleave above is what runs.
-//! The software prefetch is for inputs that come from DRAM: on the bench machine it raised 64 MiB
-//! seal/open from ≈ 6.0–6.3 to ≈ 7.4–8.3 GB/s (an A/B of two otherwise identical bench binaries,
-//! and the bench README's runs) and made no difference above the noise at 64 KiB and 1 MiB.
-//! Prefetching past the end of the input is harmless (`prefetcht0` never faults and is not a
-//! memory access in Rust's sense).
+//! The 13 rounds and the last round are one `asm!` block, so the interleave above is what runs
+//! whatever the compiler would schedule; the schoolbook product and the lane-wise reduction
+//! above take fewer uops than Karatsuba with shift-then-reduce (which [`ghash16`] still uses for
+//! the last seal group). The software prefetch is for inputs that come from DRAM. Prefetching
+//! past the end of the input is harmless (`prefetcht0` never faults and is not a memory access
+//! in Rust's sense).
 //!
-//! An intrinsics version of the loop (Karatsuba, shift-then-reduce, as [`ghash16`] still reduces
-//! for the last seal group) measured the same as a first `asm!` version within noise: LLVM
-//! kept the four `vaesenc` of a round together but hoisted the whole GHASH ahead of the 52
-//! `vaesenc`s, which the out-of-order core re-interleaves anyway. The `asm!` block is kept for the
-//! fewer uops of the schoolbook + lane-wise reduction above (LLVM would not find that reduction)
-//! and a schedule that does not depend on the compiler. Per group: 56 AES instructions against
-//! about 54 other 512-bit uops (16 + 2 `vpclmulqdq`, 4 `vpshufb`, 2 `vpshufd`, 2 `vshufi64x2`,
-//! counters, XORs, many fused into `vpternlogq`), so on ports 0 and 5 ≥ 55 cycles per 256 bytes;
-//! about 64 measured (bench README).
-//!
-//! The AES half alone is the ceiling: `Key::ctr_only` (feature `bench-internals`) runs just the
-//! counters and the 14 rounds, on zmm or on ymm, and measures 13.2–13.3 GB/s in cache on the
-//! bench machine, 56 cycles per 256 bytes at ≈ 2.9 GHz: one `vaesenc zmm` (or two `ymm`) per
-//! cycle, fully used. Any AES-256-GCM on this core, aws-lc-rs's included, is below that; the
-//! stitched loop here reaches ≈ 0.88 of it (the ≈ 22 XOR-class uops per group that may issue on
-//! port 0 take AES slots; the scheduler, not the code, picks their port). Keeping the 15 round
-//! keys in registers instead of broadcasting them from memory each round was tried: no change
-//! above the noise, so the loads stay (fewer live registers, the same schedule).
+//! Per group: 56 AES instructions against about 54 other 512-bit uops (16 + 2 `vpclmulqdq`,
+//! 4 `vpshufb`, 2 `vpshufd`, 2 `vshufi64x2`, counters, XORs, many fused into `vpternlogq`).
+//! The AES half alone, `Key::ctr_only` (feature `bench-internals`: just the counters and the 14
+//! rounds, on zmm or ymm), is the ceiling any AES-256-GCM on the core can reach; the measured
+//! figures of both are in `benches/README.md`.
 //!
 //! Requires AVX-512F/BW/VL, VAES, VPCLMULQDQ and what the 128-bit backend needs; checked by
 //! [`available`] when a key is built, and the key's existence is the proof the kernel relies on.
