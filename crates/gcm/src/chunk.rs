@@ -499,3 +499,62 @@ impl ChunkOpener for PartOpener {
         self.aead.open_to(&nonce, &self.header, ct, output, &t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> DataKey {
+        DataKey::from_bytes([7; 32])
+    }
+
+    /// A layer part binds the extra AAD of each chunk, refuses the plain chunk methods, and a
+    /// plain part refuses the layer ones; the two kinds never open as each other.
+    #[test]
+    fn layer_parts_bind_their_extra_aad_and_stay_apart_from_plain_parts() {
+        let (ctx, part, chunk) = (b"obj".as_slice(), PartNumber::SINGLE, ChunkSize::MIN);
+        let sealer = PartSealer::new_layer(&key(), ctx, part, chunk).unwrap();
+        let pt = vec![0x5a; 100];
+        let mut buf = pt.clone();
+        let tag = sealer
+            .seal_layer_chunk_once_in_place(0, true, &mut buf, b"extra")
+            .unwrap();
+        let opener = PartOpener::new_layer(&key(), ctx, part, sealer.header()).unwrap();
+        let mut out = vec![0u8; buf.len()];
+        opener
+            .open_layer_chunk_to(0, true, &buf, &mut out, b"extra", &tag)
+            .unwrap();
+        assert_eq!(out, pt);
+        assert_eq!(
+            opener.open_layer_chunk_to(0, true, &buf, &mut out, b"extrb", &tag),
+            Err(Error::Authentication)
+        );
+        assert!(out.iter().all(|&b| b == 0));
+        assert_eq!(
+            opener.open_layer_chunk_to(0, true, &buf, &mut out, &[0; MAX_LAYER_AAD + 1], &tag),
+            Err(Error::TooLong)
+        );
+        // Layer and plain parts do not mix, in either direction.
+        let layer_mismatch = Err(Error::Format(FormatError::LayerMismatch));
+        let mut sealed = vec![0u8; pt.len() + TAG_LEN];
+        assert_eq!(
+            sealer.seal_chunk_once_to(0, true, &pt, &mut sealed),
+            layer_mismatch
+        );
+        assert_eq!(
+            PartOpener::new(&key(), ctx, part, sealer.header()).map(|_| ()),
+            layer_mismatch
+        );
+        let plain = PartSealer::new(&key(), ctx, part, chunk).unwrap();
+        assert_eq!(
+            plain
+                .seal_layer_chunk_once_in_place(0, true, &mut buf, b"")
+                .map(|_| ()),
+            layer_mismatch
+        );
+        assert_eq!(
+            PartOpener::new_layer(&key(), ctx, part, plain.header()).map(|_| ()),
+            layer_mismatch
+        );
+    }
+}

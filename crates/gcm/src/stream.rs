@@ -359,3 +359,53 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "disk full on /dev/sdz",
+            ))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "peer went away",
+            ))
+        }
+    }
+
+    /// An I/O error of the writer or reader reaches the caller whole: kind and message.
+    #[test]
+    fn io_errors_keep_their_kind_and_message() {
+        let key = DataKey::from_bytes([3; 32]);
+        let enc = Encryptor::new(Broken, &key, b"o", PartNumber::SINGLE, ChunkSize::MIN).unwrap();
+        let Err(Error::Io(e)) = enc.finish() else {
+            panic!("expected an I/O error")
+        };
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(e.to_string(), "disk full on /dev/sdz");
+
+        let Err(e) = Decryptor::new(Broken, &key, b"o", PartNumber::SINGLE) else {
+            panic!("expected an I/O error")
+        };
+        assert_eq!(e.io_kind(), Some(io::ErrorKind::ConnectionReset));
+        assert_eq!(e.to_string(), "I/O error: peer went away");
+        // Converted back for `std::io` callers, it is the original error.
+        let back = io::Error::from(e);
+        assert_eq!(back.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(back.to_string(), "peer went away");
+    }
+}
