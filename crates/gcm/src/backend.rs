@@ -2,6 +2,11 @@
 //!
 //! A backend is chosen once, when a key is constructed, from the CPU features detected at run
 //! time, and the choice is kept in the key. Nothing outside `backend/` touches `core::arch`.
+//!
+//! This is the only module of the workspace allowed `unsafe`: the workspace denies
+//! `unsafe_code` and `lib.rs` allows it on `mod backend` alone; every `unsafe` block here says
+//! why it is sound in a `// SAFETY:` comment (clippy's `undocumented_unsafe_blocks`, denied).
+//!
 //! Building with `--cfg s3seal_backend="portable"` makes the portable backend the automatic
 //! choice (the others stay reachable through [`BackendKind`] for side-by-side tests).
 
