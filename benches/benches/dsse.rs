@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use s3seal_dsse::{DUAL_HEADER_LEN, DsseKeys, LayerKey, LayerRecord};
 use s3seal_gcm::{
     ChunkSealer, ChunkSize, DataKey, HEADER_LEN, PartNumber, PartOpener, PartSealer, open_into,
-    seal_part_into,
+    seal_part_once_into,
 };
 
 const SIZES: [usize; 2] = [1 << 20, 64 << 20];
@@ -65,9 +65,9 @@ fn bench(c: &mut Criterion) {
                     vec![0u8; one.geometry().sealed_len(size as u64).unwrap_or(0) as usize];
                 let mut s2 =
                     vec![0u8; two.geometry().sealed_len(size as u64).unwrap_or(0) as usize];
-                pool.install(|| seal_part_into(&one, &pt, &mut s1))
+                pool.install(|| seal_part_once_into(&one, &pt, &mut s1))
                     .unwrap_or_else(|e| panic!("{e}"));
-                pool.install(|| seal_part_into(&two, &pt, &mut s2))
+                pool.install(|| seal_part_once_into(&two, &pt, &mut s2))
                     .unwrap_or_else(|e| panic!("{e}"));
                 let mut out = vec![0u8; size];
                 if open {
@@ -93,13 +93,13 @@ fn bench(c: &mut Criterion) {
                 } else {
                     g.bench_function(BenchmarkId::new("one-layer", size), |b| {
                         b.iter(|| {
-                            pool.install(|| seal_part_into(&one, black_box(&pt), &mut s1))
+                            pool.install(|| seal_part_once_into(&one, black_box(&pt), &mut s1))
                                 .unwrap_or_else(|e| panic!("{e}"))
                         })
                     });
                     g.bench_function(BenchmarkId::new("dsse", size), |b| {
                         b.iter(|| {
-                            pool.install(|| seal_part_into(&two, black_box(&pt), &mut s2))
+                            pool.install(|| seal_part_once_into(&two, black_box(&pt), &mut s2))
                                 .unwrap_or_else(|e| panic!("{e}"))
                         })
                     });

@@ -2,7 +2,7 @@
 //! seal and open of one part at 16 KiB … 256 MiB, on 1 and 2 threads.
 //!
 //! Groups `sealed-seal/<threads>t` and `sealed-open/<threads>t`; ids `<implementation>/<bytes>`.
-//! Ours: `seal_part_into` / `open_into` (64 KiB chunks, buffers reused across iterations, no
+//! Ours: `seal_part_once_into` / `open_into` (64 KiB chunks, buffers reused across iterations, no
 //! allocation timed). Peers: ring, aws-lc-rs and RustCrypto aes-gcm over the same bytes in
 //! 64 KiB messages (what a user would build from them: the same chunking, each message its own
 //! nonce), in place, on the same rayon pool — so the 2-thread rows compare like with like. Every
@@ -25,8 +25,8 @@ use aes_gcm::aead::{AeadInOut, KeyInit};
 use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use s3seal_gcm::{
-    Aes256Gcm, BackendKind, ChunkSize, DataKey, PartNumber, PartOpener, PartSealer, layout,
-    open_into, seal_part_into,
+    Aes256Gcm, BackendKind, ChunkSize, DataKey, PartNumber, PartOpener, PartSealer, open_into,
+    seal_part_once_into,
 };
 
 const SIZES: [usize; 5] = [16 << 10, 64 << 10, 1 << 20, 64 << 20, 256 << 20];
@@ -134,16 +134,16 @@ fn bench(c: &mut Criterion) {
                 .unwrap_or_else(|e| panic!("{e}"));
             let mut sealed = vec![
                 0u8;
-                layout::sealed_len(size as u64, ChunkSize::DEFAULT).unwrap_or(0)
+                s3seal_gcm::sealed_len(size as u64, ChunkSize::DEFAULT).unwrap_or(0)
                     as usize
             ];
             // Sealed once here, so the open group has its input whichever rows a filter runs.
-            p.install(|| seal_part_into(&sealer, &pt, &mut sealed))
+            p.install(|| seal_part_once_into(&sealer, &pt, &mut sealed))
                 .unwrap_or_else(|e| panic!("{e}"));
             seal_group.throughput(Throughput::Bytes(size as u64));
             seal_group.bench_function(BenchmarkId::new(format!("s3seal-{backend}"), size), |b| {
                 on_pool(&p, b, || {
-                    seal_part_into(&sealer, black_box(&pt), &mut sealed)
+                    seal_part_once_into(&sealer, black_box(&pt), &mut sealed)
                         .unwrap_or_else(|e| panic!("{e}"))
                 })
             });

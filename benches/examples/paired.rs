@@ -9,7 +9,7 @@
 //! throughput and of the per-round ratios.
 //!
 //! Variants, all with the backend `Aes256Gcm::new` picks and 64 KiB chunks:
-//! - `sealed`: `seal_part_into` / `open_into` (header, 76-byte AAD and a tag after every
+//! - `sealed`: `seal_part_once_into` / `open_into` (header, 76-byte AAD and a tag after every
 //!   chunk; sealer and opener built once per size, their construction timed separately);
 //! - `raw`: our AEAD with no format — each 64 KiB chunk sealed in → out with its own nonce and
 //!   no AAD, ciphertext at `64 KiB · i`, tags kept apart; opening checks those tags.
@@ -33,8 +33,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use s3seal_gcm::{
-    Aes256Gcm, BackendKind, ChunkSize, DataKey, PartNumber, PartOpener, PartSealer, layout,
-    open_into, seal_part_into,
+    Aes256Gcm, BackendKind, ChunkSize, DataKey, PartNumber, PartOpener, PartSealer, open_into,
+    seal_part_once_into,
 };
 
 const CHUNK: usize = 64 << 10;
@@ -77,7 +77,7 @@ type Run<'a> = &'a mut dyn FnMut(&mut Case);
 impl Case {
     fn new(size: usize, c: &Crypto) -> Case {
         let pt: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        let sealed_len = layout::sealed_len(size as u64, ChunkSize::DEFAULT)
+        let sealed_len = s3seal_gcm::sealed_len(size as u64, ChunkSize::DEFAULT)
             .unwrap_or_else(|| fail("size", "too large")) as usize;
         let mut case = Case {
             sealed: vec![0; sealed_len],
@@ -92,10 +92,11 @@ impl Case {
     }
 
     fn seal_sealed(&mut self, c: &Crypto) {
-        seal_part_into(&c.sealer, &self.pt, &mut self.sealed).unwrap_or_else(|e| fail("seal", e));
+        seal_part_once_into(&c.sealer, &self.pt, &mut self.sealed)
+            .unwrap_or_else(|e| fail("seal", e));
     }
 
-    /// In parallel on a pool thread, else sequentially on the caller (as `seal_part_into` does
+    /// In parallel on a pool thread, else sequentially on the caller (as `seal_part_once_into` does
     /// with a one-thread pool).
     fn seal_raw(&mut self, c: &Crypto) {
         let Case {

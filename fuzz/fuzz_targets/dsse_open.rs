@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use s3seal_dsse::{geometry, open_part};
 use s3seal_fuzz::{CONTEXT, dsse_keys};
-use s3seal_gcm::{PartNumber, format::Header};
+use s3seal_gcm::{Header, PartNumber};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(plaintext) = open_part(&dsse_keys(), CONTEXT, PartNumber::SINGLE, data) {

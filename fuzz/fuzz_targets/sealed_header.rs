@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s3seal_gcm::{HEADER_LEN, format::Header};
+use s3seal_gcm::{HEADER_LEN, Header};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(header) = Header::read(data) {

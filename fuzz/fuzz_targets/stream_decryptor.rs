@@ -6,7 +6,7 @@ use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
 use s3seal_fuzz::{CONTEXT, data_key};
-use s3seal_gcm::{Decryptor, PartNumber, format::Header, open_part};
+use s3seal_gcm::{Decryptor, Header, PartNumber, open_part};
 
 fuzz_target!(|input: (u8, &[u8])| {
     let (batch, data) = input;

@@ -24,10 +24,14 @@
 //! Each layer has its own data key, salt, subkey and key commitment; both commitments are
 //! checked before any chunk is opened. The inner tag is bound into the outer AAD, so neither
 //! tag can be changed without failing the outer layer.
+//!
+//! `s3seal-gcm` knows only a generic *layer part* (header flag bit 0, extra AAD per chunk);
+//! everything DSSE — the geometry, the header length, the outer context and the outer AAD — is
+//! defined here, once.
 
 use s3seal_gcm::{
     ChunkOpener, ChunkSealer, ChunkSize, DataKey, Error, FormatError, Geometry, HEADER_LEN,
-    PartNumber, PartOpener, PartSealer, stream::check_chunk_len,
+    PartNumber, PartOpener, PartSealer, TAG_LEN,
 };
 use subtle::ConstantTimeEq;
 
@@ -35,7 +39,8 @@ use crate::error::DsseError;
 
 /// Length of a dual-layer part's header: the outer then the inner sealed-stream header.
 pub const DUAL_HEADER_LEN: usize = 2 * HEADER_LEN;
-const TAG: usize = 16;
+/// Bytes added to each chunk: the inner tag, then the outer tag.
+const OVERHEAD: usize = 2 * TAG_LEN;
 const OUTER_LABEL: &[u8] = b"s3seal/dsse/v1";
 
 /// The outer layer's context: label ‖ inner header ‖ caller's context.
@@ -43,12 +48,30 @@ fn outer_context(inner_header: &[u8], context: &[u8]) -> Vec<u8> {
     [OUTER_LABEL, inner_header, context].concat()
 }
 
-fn geometry(chunk: ChunkSize) -> Geometry {
+/// The extra AAD of outer chunk `i` (after the outer header, which the layer part binds
+/// itself): the inner layer's tag of chunk `i`.
+fn outer_extra_aad(inner_tag: &[u8; TAG_LEN]) -> &[u8] {
+    inner_tag
+}
+
+/// The geometry of a dual-layer part with chunk size `chunk`: [`DUAL_HEADER_LEN`] (152) header
+/// bytes, 32 bytes of tags per chunk. Use it with [`Geometry::sealed_len`],
+/// [`Geometry::plan_range`], [`Geometry::header_of`] and [`s3seal_gcm::MultipartLayout::with_geometry`].
+#[must_use]
+pub fn geometry(chunk: ChunkSize) -> Geometry {
     Geometry {
         header: DUAL_HEADER_LEN as u64,
         chunk: chunk.bytes() as u64,
-        overhead: 2 * TAG as u64,
+        overhead: OVERHEAD as u64,
     }
+}
+
+/// The header of the dual-layer part `sealed` (its first [`DUAL_HEADER_LEN`] bytes: outer then
+/// inner header), for callers that record or compare a part's header; `None` if `sealed` is
+/// shorter.
+#[must_use]
+pub fn part_header(sealed: &[u8]) -> Option<&[u8]> {
+    sealed.get(..DUAL_HEADER_LEN)
 }
 
 /// Two layers under one key would be one layer: refuse.
@@ -83,7 +106,7 @@ impl DualSealer {
         check_distinct(inner_key, outer_key)?;
         let inner = PartSealer::new(inner_key, context, part, chunk)?;
         let outer_ctx = outer_context(inner.header(), context);
-        let outer = PartSealer::new_outer(outer_key, &outer_ctx, part, chunk)?;
+        let outer = PartSealer::new_layer(outer_key, &outer_ctx, part, chunk)?;
         let mut header = [0u8; DUAL_HEADER_LEN];
         header[..HEADER_LEN].copy_from_slice(outer.header());
         header[HEADER_LEN..].copy_from_slice(inner.header());
@@ -110,7 +133,7 @@ impl ChunkSealer for DualSealer {
         geometry(self.inner.chunk_size())
     }
 
-    fn seal_chunk_to(
+    fn seal_chunk_once_to(
         &self,
         index: u32,
         last: bool,
@@ -118,20 +141,23 @@ impl ChunkSealer for DualSealer {
         output: &mut [u8],
     ) -> Result<(), Error> {
         let len = input.len();
-        if output.len() != len + 2 * TAG {
+        if output.len() != len + OVERHEAD {
             return Err(Error::LengthMismatch);
         }
         // Inner layer: plaintext → c1 ‖ t1, straight into the output.
         self.inner
-            .seal_chunk_to(index, last, input, &mut output[..len + TAG])?;
+            .seal_chunk_once_to(index, last, input, &mut output[..len + TAG_LEN])?;
         let (c, tags) = output.split_at_mut(len);
-        let (t1, t2) = tags.split_at_mut(TAG);
-        let mut inner_tag = [0u8; TAG];
+        let (t1, t2) = tags.split_at_mut(TAG_LEN);
+        let mut inner_tag = [0u8; TAG_LEN];
         inner_tag.copy_from_slice(t1);
         // Outer layer: c1 → c2 in place while it is still in cache; t1 bound in the AAD.
-        let outer_tag = self
-            .outer
-            .seal_outer_chunk_in_place(index, last, c, &inner_tag)?;
+        let outer_tag = self.outer.seal_layer_chunk_once_in_place(
+            index,
+            last,
+            c,
+            outer_extra_aad(&inner_tag),
+        )?;
         t2.copy_from_slice(&outer_tag);
         Ok(())
     }
@@ -166,7 +192,7 @@ impl DualOpener {
             .ok_or(Error::Format(FormatError::Truncated))?;
         let (outer_h, inner_h) = header.split_at(HEADER_LEN);
         let outer_ctx = outer_context(inner_h, context);
-        let outer = PartOpener::new_outer(outer_key, &outer_ctx, expected_part, outer_h)?;
+        let outer = PartOpener::new_layer(outer_key, &outer_ctx, expected_part, outer_h)?;
         let inner = PartOpener::new(inner_key, context, expected_part, inner_h)?;
         if inner.chunk_size() != outer.chunk_size() {
             return Err(Error::Format(FormatError::BadChunkSize(outer.chunk_size().log2())).into());
@@ -189,20 +215,17 @@ impl ChunkOpener for DualOpener {
     ) -> Result<(), Error> {
         let len = input
             .len()
-            .checked_sub(2 * TAG)
+            .checked_sub(OVERHEAD)
             .ok_or(FormatError::BadChunkLength)?;
-        check_chunk_len(self.geometry().chunk, index, last, len)?;
-        if output.len() != len {
-            return Err(Error::LengthMismatch);
-        }
         let (c2, tags) = input.split_at(len);
-        let mut t1 = [0u8; TAG];
-        let mut t2 = [0u8; TAG];
-        t1.copy_from_slice(&tags[..TAG]);
-        t2.copy_from_slice(&tags[TAG..]);
-        // Outer layer: verify c2 under t2 (AAD binds t1), decrypt into output → c1.
+        let mut t1 = [0u8; TAG_LEN];
+        let mut t2 = [0u8; TAG_LEN];
+        t1.copy_from_slice(&tags[..TAG_LEN]);
+        t2.copy_from_slice(&tags[TAG_LEN..]);
+        // Outer layer: check that c2 fits the position and `output` fits c2, verify c2 under t2
+        // (AAD binds t1), decrypt into output → c1.
         self.outer
-            .open_outer_chunk_to(index, last, c2, output, &t1, &t2)?;
+            .open_layer_chunk_to(index, last, c2, output, outer_extra_aad(&t1), &t2)?;
         // Inner layer, in place while c1 is hot: verify under t1, decrypt → plaintext.
         self.inner
             .open_chunk_in_place_separate_tag(index, last, output, &t1)

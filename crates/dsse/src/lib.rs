@@ -3,33 +3,21 @@
 
 mod error;
 mod keys;
-pub mod layers;
-pub mod record;
+mod layers;
+mod record;
 
 use std::io::{Read, Write};
 
 use bytes::{Bytes, BytesMut};
 use s3seal_gcm::{
-    ChunkRange, ChunkSize, Decryptor, Encryptor, Geometry, MultipartLayout, PartNumber,
-    io::read_full, open_object_range_with, open_range_with, open_with, seal_with,
+    ChunkRange, ChunkSize, Decryptor, Encryptor, MultipartLayout, PartNumber,
+    open_object_range_with, open_range_with, open_with, seal_with,
 };
 
 pub use error::{DsseError, RecordError};
 pub use keys::DsseKeys;
-pub use layers::{DUAL_HEADER_LEN, DualOpener, DualSealer};
+pub use layers::{DUAL_HEADER_LEN, DualOpener, DualSealer, geometry, part_header};
 pub use record::{LayerKey, LayerRecord};
-
-/// The geometry of a dual-layer part with chunk size `chunk`: 152 header bytes, 32 bytes of tags
-/// per chunk. Use it with [`Geometry::sealed_len`], [`Geometry::plan_range`] and
-/// [`MultipartLayout::with_geometry`].
-#[must_use]
-pub fn geometry(chunk: ChunkSize) -> Geometry {
-    Geometry {
-        header: DUAL_HEADER_LEN as u64,
-        chunk: chunk.bytes() as u64,
-        overhead: 32,
-    }
-}
 
 /// Seals `plaintext` as part `part` of the object identified by `context`: each chunk through
 /// both layers in one pass, chunks in parallel on the current rayon pool.
@@ -43,7 +31,7 @@ pub fn seal_part(
     chunk: ChunkSize,
     plaintext: &[u8],
 ) -> Result<Bytes, DsseError> {
-    Ok(seal_with(&keys.sealer(context, part, chunk)?, plaintext)?)
+    Ok(seal_with(keys.sealer(context, part, chunk)?, plaintext)?)
 }
 
 /// Opens a whole dual-layer part. Releases nothing unless every chunk passes both layers.
@@ -130,9 +118,13 @@ pub fn decryptor<R: Read>(
     expected_part: PartNumber,
 ) -> Result<Decryptor<R, DualOpener>, DsseError> {
     let mut header = [0u8; DUAL_HEADER_LEN];
-    if read_full(&mut inner, &mut header)? < DUAL_HEADER_LEN {
-        return Err(s3seal_gcm::Error::Format(s3seal_gcm::FormatError::Truncated).into());
-    }
+    // `read_exact` retries interrupted reads; a short header is a truncated part.
+    inner.read_exact(&mut header).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            s3seal_gcm::Error::Format(s3seal_gcm::FormatError::Truncated)
+        }
+        _ => s3seal_gcm::Error::from(e),
+    })?;
     Ok(Decryptor::with_opener(
         inner,
         keys.opener(context, expected_part, &header)?,

@@ -216,7 +216,7 @@ fn parallel_output_is_identical_for_1_and_2_threads() {
             .build()
             .unwrap();
         let mut out = vec![0u8; len];
-        pool.install(|| s3seal_gcm::seal_part_into(&sealer, &pt, &mut out))
+        pool.install(|| s3seal_gcm::seal_part_once_into(&sealer, &pt, &mut out))
             .unwrap();
         out
     };

@@ -2,6 +2,11 @@
 //!
 //! A backend is chosen once, when a key is constructed, from the CPU features detected at run
 //! time, and the choice is kept in the key. Nothing outside `backend/` touches `core::arch`.
+//!
+//! This is the only module of the workspace allowed `unsafe`: the workspace denies
+//! `unsafe_code` and `lib.rs` allows it on `mod backend` alone; every `unsafe` block here says
+//! why it is sound in a `// SAFETY:` comment (clippy's `undocumented_unsafe_blocks`, denied).
+//!
 //! Building with `--cfg s3seal_backend="portable"` makes the portable backend the automatic
 //! choice (the others stay reachable through [`BackendKind`] for side-by-side tests).
 
@@ -10,8 +15,6 @@ use aes::cipher::inout::InOutBuf;
 pub(crate) mod portable;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64;
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod x86_64_vaes;
 
 /// Whether the computed tag `expected` equals the received `tag`, compared in constant time;
 /// `expected` is zeroized either way. The one tag check every backend's `open` ends with.
@@ -64,7 +67,7 @@ impl BackendKind {
             #[cfg(target_arch = "x86_64")]
             BackendKind::X86_64Stitched => x86_64::available(),
             #[cfg(target_arch = "x86_64")]
-            BackendKind::X86_64Vaes => x86_64_vaes::available(),
+            BackendKind::X86_64Vaes => x86_64::vaes::available(),
         }
     }
 
@@ -75,7 +78,7 @@ impl BackendKind {
             return BackendKind::Portable;
         }
         #[cfg(target_arch = "x86_64")]
-        if x86_64_vaes::available() {
+        if x86_64::vaes::available() {
             return BackendKind::X86_64Vaes;
         }
         #[cfg(target_arch = "x86_64")]
@@ -107,7 +110,7 @@ pub(crate) enum BackendKey {
     /// Boxed: with its 64-byte-aligned power table this is the largest key (≈ 0.8 KiB); the box
     /// keeps `Aes256Gcm` at the size and alignment of the others.
     #[cfg(target_arch = "x86_64")]
-    X86_64Vaes(Box<x86_64_vaes::Key>),
+    X86_64Vaes(Box<x86_64::vaes::Key>),
 }
 
 impl BackendKey {
@@ -119,7 +122,7 @@ impl BackendKey {
             BackendKind::X86_64Stitched => x86_64::Key::new(key).map(BackendKey::X86_64Stitched),
             #[cfg(target_arch = "x86_64")]
             BackendKind::X86_64Vaes => {
-                x86_64_vaes::Key::new(key).map(|k| BackendKey::X86_64Vaes(Box::new(k)))
+                x86_64::vaes::Key::new(key).map(|k| BackendKey::X86_64Vaes(Box::new(k)))
             }
         }
     }
@@ -145,7 +148,7 @@ impl BackendKey {
         }
     }
 
-    /// AES-CTR alone (see `x86_64_vaes::Key::ctr_only`); `false` on other backends.
+    /// AES-CTR alone (see `x86_64::vaes::Key::ctr_only`); `false` on other backends.
     #[cfg(feature = "bench-internals")]
     pub(crate) fn ctr_only(&self, nonce: &[u8; 12], buf: &mut [u8], ymm: bool) -> bool {
         match self {

@@ -1,19 +1,20 @@
 //! Whole parts in memory: seal and open a part, or many parts, in parallel with rayon, and open
 //! a plaintext range of a single-part or multipart object. The bytes are identical whatever the
-//! thread count: each chunk is sealed by the stateless primitive of [`crate::stream`].
+//! thread count: each chunk is sealed by the stateless chunk primitive (`chunk.rs`).
 //!
-//! The `*_with` functions take any [`ChunkSealer`] / [`ChunkOpener`]; the others are the
-//! single-layer conveniences keyed by a [`DataKey`].
+//! The `*_with` functions (and [`seal_part_once_into`]) take any [`ChunkSealer`] /
+//! [`ChunkOpener`]; the others are the single-layer conveniences keyed by a [`DataKey`].
 
 use bytes::{Bytes, BytesMut};
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
+use crate::chunk::{ChunkOpener, ChunkSealer, PartOpener, PartSealer};
 use crate::error::{Error, FormatError};
 use crate::format::{ChunkSize, PartNumber};
 use crate::key::DataKey;
 use crate::layout::{ChunkRange, MultipartLayout};
-use crate::stream::{ChunkOpener, ChunkSealer, PartOpener, PartSealer, open_run, open_run_into};
+use crate::run::{open_run, open_run_into, spread_over_pool};
 
 fn to_usize(v: u64) -> Result<usize, Error> {
     usize::try_from(v).map_err(|_| Error::TooManyChunks)
@@ -22,9 +23,15 @@ fn to_usize(v: u64) -> Result<usize, Error> {
 /// Seals `plaintext` into `output` (exactly `sealer.geometry().sealed_len(plaintext.len())`
 /// bytes: header then chunks), chunks in parallel on the current rayon pool.
 ///
+/// # Security
+/// The sealer is borrowed, so nothing stops a second call with it: call this **once** per
+/// sealer. Sealing other bytes with the same sealer reuses its nonces (the same bytes give the
+/// same output, which is how tests and benches check determinism). [`seal_with`], which takes
+/// the sealer by value, cannot be misused that way.
+///
 /// # Errors
 /// [`Error::LengthMismatch`] if `output` has the wrong size; [`Error::TooManyChunks`].
-pub fn seal_part_into<S: ChunkSealer + ?Sized>(
+pub fn seal_part_once_into<S: ChunkSealer + ?Sized>(
     sealer: &S,
     plaintext: &[u8],
     output: &mut [u8],
@@ -39,16 +46,16 @@ pub fn seal_part_into<S: ChunkSealer + ?Sized>(
     let (header, body) = output.split_at_mut(to_usize(g.header)?);
     header.copy_from_slice(sealer.header_bytes());
     if plaintext.is_empty() {
-        return sealer.seal_chunk_to(0, true, &[], body);
+        return sealer.seal_chunk_once_to(0, true, &[], body);
     }
     let c = to_usize(g.chunk)?;
     let last = plaintext.len().div_ceil(c) - 1;
     let seal = |(i, (out, pt)): (usize, (&mut [u8], &[u8]))| {
         let idx = u32::try_from(i).map_err(|_| Error::TooManyChunks)?;
-        sealer.seal_chunk_to(idx, i == last, pt, out)
+        sealer.seal_chunk_once_to(idx, i == last, pt, out)
     };
     let sc = to_usize(g.sealed_chunk())?;
-    if crate::stream::worth_parallel(plaintext.len(), last + 1) {
+    if spread_over_pool(plaintext.len(), last + 1) {
         body.par_chunks_mut(sc)
             .zip(plaintext.par_chunks(c))
             .enumerate()
@@ -61,17 +68,18 @@ pub fn seal_part_into<S: ChunkSealer + ?Sized>(
     }
 }
 
-/// Seals `plaintext` with `sealer` into a new buffer.
+/// Seals `plaintext` with `sealer` into a new buffer. The sealer is consumed, so it seals one
+/// plaintext only.
 ///
 /// # Errors
 /// [`Error::TooManyChunks`] above 2³² chunks.
-pub fn seal_with<S: ChunkSealer + ?Sized>(sealer: &S, plaintext: &[u8]) -> Result<Bytes, Error> {
+pub fn seal_with<S: ChunkSealer>(sealer: S, plaintext: &[u8]) -> Result<Bytes, Error> {
     let len = sealer
         .geometry()
         .sealed_len(plaintext.len() as u64)
         .ok_or(Error::TooManyChunks)?;
     let mut out = BytesMut::zeroed(to_usize(len)?);
-    seal_part_into(sealer, plaintext, &mut out)?;
+    seal_part_once_into(&sealer, plaintext, &mut out)?;
     Ok(out.freeze())
 }
 
@@ -87,7 +95,7 @@ pub fn seal_part(
     chunk: ChunkSize,
     plaintext: &[u8],
 ) -> Result<Bytes, Error> {
-    seal_with(&PartSealer::new(key, context, part, chunk)?, plaintext)
+    seal_with(PartSealer::new(key, context, part, chunk)?, plaintext)
 }
 
 /// Seals several parts of one object in parallel (across parts, and across the chunks of each).
@@ -120,7 +128,7 @@ pub fn open_with<O: ChunkOpener + ?Sized>(opener: &O, body: &[u8]) -> Result<Byt
 }
 
 /// Opens every chunk of a part's `body` with `opener` into `out`, which must be exactly the
-/// part's plaintext length ([`crate::stream::run_plaintext_len`]); for callers that reuse
+/// part's plaintext length ([`crate::run_plaintext_len`]); for callers that reuse
 /// buffers. On failure `out` is zeroed.
 ///
 /// # Errors

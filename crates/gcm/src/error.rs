@@ -1,11 +1,17 @@
 //! Errors: one opaque authentication failure, and a `#[non_exhaustive]` enum for the rest.
 
+use std::sync::Arc;
+
 /// Why sealing or opening failed.
 ///
 /// Authentication failures are deliberately opaque: a wrong key, a wrong context, a flipped bit,
 /// a reordered or duplicated chunk all look the same. Structural problems that can be told apart
 /// without a key (a short header, an unknown version) are [`FormatError`]s.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// `Error` is `Clone` and `PartialEq` (a failed [`crate::Decryptor`] hands out its error again on
+/// every read), so an I/O error is kept whole behind an [`Arc`]; two I/O errors compare equal
+/// when their kind and message are equal.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The data did not authenticate. No plaintext was released.
@@ -26,10 +32,41 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed")]
     Random,
-    /// An I/O error from the reader or writer of a streaming encryptor or decryptor.
+    /// An I/O error from the reader or writer of a streaming encryptor or decryptor, kept
+    /// whole (kind, OS error code, message).
     #[error("I/O error: {0}")]
-    Io(std::io::ErrorKind),
+    Io(Arc<std::io::Error>),
 }
+
+impl Error {
+    /// The kind of an [`Error::Io`]; `None` for the other variants.
+    #[must_use]
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            Error::Io(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Error::Authentication, Error::Authentication)
+            | (Error::TooLong, Error::TooLong)
+            | (Error::LengthMismatch, Error::LengthMismatch)
+            | (Error::TooManyChunks, Error::TooManyChunks)
+            | (Error::Random, Error::Random) => true,
+            (Error::Format(a), Error::Format(b)) => a == b,
+            (Error::Io(a), Error::Io(b)) => {
+                Arc::ptr_eq(a, b) || (a.kind() == b.kind() && a.to_string() == b.to_string())
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Error {}
 
 /// Structural problems in sealed data, found without (or before) using the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,8 +101,10 @@ pub enum FormatError {
     /// A single-layer part where an outer layer was expected, or the other way round.
     #[error("sealed layer kind does not match (single vs outer layer)")]
     LayerMismatch,
-    /// The key commitment does not match: wrong data key or wrong context. Checked before any
-    /// chunk is opened.
+    /// The key commitment does not match what the data key, the context and the header's salt
+    /// and fields derive: a wrong data key, a wrong context, or a header whose salt, version,
+    /// algorithm, chunk size, flags or commitment bytes were altered (the commitment cannot tell
+    /// these apart). Checked before any chunk is opened.
     #[error("key commitment mismatch (wrong key or wrong context)")]
     CommitmentMismatch,
     /// The data ends before the final chunk: inside the header, inside a chunk, or at a chunk
@@ -86,14 +125,15 @@ pub enum FormatError {
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::Io(e.kind())
+        Error::Io(Arc::new(e))
     }
 }
 
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         match e {
-            Error::Io(kind) => std::io::Error::new(kind, "I/O error in sealed stream"),
+            // The original error when this is its only holder, else one that wraps it.
+            Error::Io(e) => Arc::try_unwrap(e).unwrap_or_else(|e| std::io::Error::new(e.kind(), e)),
             Error::Authentication | Error::Format(_) => {
                 std::io::Error::new(std::io::ErrorKind::InvalidData, e)
             }

@@ -17,9 +17,9 @@
 //! ```
 //!
 //! * `ver` = 1, `alg` = 1 (AES-256-GCM, subkey and commitment from HKDF-SHA256).
-//! * `flg`: bit 0 = outer layer of a two-layer (DSSE) part: its chunk `i` seals the inner
-//!   layer's ciphertext of chunk `i` with AAD = outer header ‖ inner tag of chunk `i` (see
-//!   `s3seal-dsse`); other bits reserved, must be 0.
+//! * `flg`: bit 0 = layer part: its chunk `i` is sealed with AAD = header ‖ extra AAD the
+//!   layering codec supplies for chunk `i` (for the outer layer of a DSSE part, the inner
+//!   layer's tag of chunk `i`; see `s3seal-dsse`); other bits reserved, must be 0.
 //! * `clog`: the plaintext chunk size is `2^clog` bytes, 4 KiB (12) to 4 MiB (22).
 //! * `part`: 0 for a single-part object, 1..=10000 for a part of a multipart upload.
 //! * Subkey and commitment: `HKDF-SHA256(ikm = data key, salt = salt, info = "s3seal/v1/aes-256-gcm"
@@ -47,8 +47,9 @@ pub const TAG_LEN: usize = 16;
 pub const SALT_LEN: usize = 32;
 /// Commitment length in bytes.
 pub const COMMITMENT_LEN: usize = 32;
-/// Header flag: outer layer of a two-layer (DSSE) part.
-pub const FLAG_OUTER: u8 = 0x01;
+/// Header flag: a layer part, whose chunks bind extra AAD after the header (the outer layer of
+/// a DSSE part).
+pub const FLAG_LAYER: u8 = 0x01;
 /// Largest part number S3 allows in a multipart upload.
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
@@ -148,9 +149,9 @@ impl PartNumber {
 pub struct Header {
     /// Plaintext chunk size.
     pub chunk_size: ChunkSize,
-    /// Flag bit 0: the outer layer of a two-layer part, whose chunks seal the inner layer's
-    /// ciphertext with the inner tag bound into the AAD.
-    pub outer: bool,
+    /// Flag bit 0 ([`FLAG_LAYER`]): a layer part, whose chunks bind extra AAD after the header
+    /// (the outer layer of a DSSE part, binding the inner layer's tags).
+    pub layer: bool,
     /// Part number.
     pub part: PartNumber,
     /// Per-part random salt.
@@ -168,7 +169,7 @@ impl Header {
         h[4] = VERSION;
         h[5] = ALG_AES256GCM_HKDF_SHA256;
         h[6] = self.chunk_size.log2();
-        h[7] = u8::from(self.outer);
+        h[7] = u8::from(self.layer);
         h[8..12].copy_from_slice(&self.part.get().to_be_bytes());
         h[12..44].copy_from_slice(&self.salt);
         h[44..76].copy_from_slice(&self.commitment);
@@ -196,7 +197,7 @@ impl Header {
             return Err(FormatError::UnsupportedAlgorithm(h[5]));
         }
         let chunk_size = ChunkSize::from_log2(h[6])?;
-        if h[7] & !FLAG_OUTER != 0 {
+        if h[7] & !FLAG_LAYER != 0 {
             return Err(FormatError::ReservedFlags(h[7]));
         }
         let part = PartNumber::new(u32::from_be_bytes([h[8], h[9], h[10], h[11]]))?;
@@ -206,7 +207,7 @@ impl Header {
         commitment.copy_from_slice(&h[44..76]);
         Ok(Header {
             chunk_size,
-            outer: h[7] & FLAG_OUTER != 0,
+            layer: h[7] & FLAG_LAYER != 0,
             part,
             salt,
             commitment,
@@ -231,7 +232,7 @@ mod tests {
     fn header() -> Header {
         Header {
             chunk_size: ChunkSize::DEFAULT,
-            outer: false,
+            layer: false,
             part: PartNumber(7),
             salt: [1; 32],
             commitment: [2; 32],

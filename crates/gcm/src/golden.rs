@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::buffer::{open_part, seal_part_into};
+use crate::buffer::{open_part, seal_part_once_into};
+use crate::chunk::PartSealer;
 use crate::format::{ChunkSize, PartNumber};
 use crate::key::DataKey;
 use crate::layout;
-use crate::stream::PartSealer;
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sealed_v1.txt");
 
@@ -40,7 +40,7 @@ fn seal(
 ) -> Vec<u8> {
     let sealer = PartSealer::with_salt(key, ctx, part, chunk, false, salt);
     let mut out = vec![0u8; layout::sealed_len(pt.len() as u64, chunk).unwrap() as usize];
-    seal_part_into(&sealer, pt, &mut out).unwrap();
+    seal_part_once_into(&sealer, pt, &mut out).unwrap();
     out
 }
 

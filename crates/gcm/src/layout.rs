@@ -15,8 +15,8 @@ use crate::format::{ChunkSize, HEADER_LEN, PartNumber, TAG_LEN};
 pub const MAX_CHUNKS: u64 = 1 << 32;
 
 /// The shape of a sealed part: header length, plaintext bytes per full chunk, and bytes added
-/// to each chunk. A single sealed stream is `(76, C, 16)`; a dual-layer (DSSE) part is
-/// `(152, C, 32)`.
+/// to each chunk. A single sealed stream is `(76, C, 16)` ([`Geometry::single`]); a codec that
+/// stacks layers defines its own (`s3seal-dsse` does for its two layers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Geometry {
     /// Bytes before the first chunk.
@@ -36,6 +36,14 @@ impl Geometry {
             chunk: chunk.bytes() as u64,
             overhead: TAG_LEN as u64,
         }
+    }
+
+    /// The header bytes at the start of the sealed part `sealed` (its first [`Self::header`]
+    /// bytes), for callers that record or compare a part's header; `None` if `sealed` is
+    /// shorter than a header.
+    #[must_use]
+    pub fn header_of<'a>(&self, sealed: &'a [u8]) -> Option<&'a [u8]> {
+        sealed.get(..usize::try_from(self.header).ok()?)
     }
 
     /// Sealed bytes of a full chunk.

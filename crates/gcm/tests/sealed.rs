@@ -11,11 +11,12 @@
 use std::io::{Read, Write};
 
 use proptest::prelude::*;
-use s3seal_gcm::layout::{self, plan_range};
 use s3seal_gcm::{
     ChunkSize, DataKey, Decryptor, Encryptor, Error, FormatError, HEADER_LEN, MultipartLayout,
-    PartNumber, PartSealer, open_object_range, open_part, open_range, seal_part, seal_part_into,
+    PartNumber, PartSealer, open_object_range, open_part, open_range, seal_part,
+    seal_part_once_into,
 };
+use s3seal_gcm::{plan_range, sealed_len};
 
 const C4K: ChunkSize = ChunkSize::MIN;
 const SC: usize = 4096 + 16;
@@ -55,10 +56,7 @@ fn round_trip_at_sizes_around_chunk_boundaries() {
     ] {
         let pt = data(len);
         let sealed = seal_part(&key(), CTX, PartNumber::SINGLE, C4K, &pt).unwrap();
-        assert_eq!(
-            sealed.len() as u64,
-            layout::sealed_len(len as u64, C4K).unwrap()
-        );
+        assert_eq!(sealed.len() as u64, sealed_len(len as u64, C4K).unwrap());
         let opened = open_part(&key(), CTX, PartNumber::SINGLE, &sealed).unwrap();
         assert_eq!(&opened[..], &pt[..], "len {len}");
     }
@@ -186,7 +184,7 @@ fn reupload_of_a_part_gets_a_fresh_salt_and_subkey() {
 fn output_is_identical_for_1_2_and_8_threads() {
     let pt = data(37 * 4096 + 5);
     let sealer = PartSealer::new(&key(), CTX, part(9), C4K).unwrap();
-    let len = layout::sealed_len(pt.len() as u64, C4K).unwrap() as usize;
+    let len = sealed_len(pt.len() as u64, C4K).unwrap() as usize;
     let outs: Vec<Vec<u8>> = [1, 2, 8]
         .iter()
         .map(|&n| {
@@ -195,7 +193,7 @@ fn output_is_identical_for_1_2_and_8_threads() {
                 .build()
                 .unwrap();
             let mut out = vec![0u8; len];
-            pool.install(|| seal_part_into(&sealer, &pt, &mut out))
+            pool.install(|| seal_part_once_into(&sealer, &pt, &mut out))
                 .unwrap();
             let opened = pool
                 .install(|| open_part(&key(), CTX, part(9), &out))
@@ -208,14 +206,14 @@ fn output_is_identical_for_1_2_and_8_threads() {
     assert_eq!(outs[0], outs[2]);
     // Outside any pool a small part is sealed sequentially: the same bytes again.
     let small = data(3 * 4096 + 1);
-    let small_len = layout::sealed_len(small.len() as u64, C4K).unwrap() as usize;
+    let small_len = sealed_len(small.len() as u64, C4K).unwrap() as usize;
     let (mut seq, mut par) = (vec![0u8; small_len], vec![0u8; small_len]);
-    seal_part_into(&sealer, &small, &mut seq).unwrap();
+    seal_part_once_into(&sealer, &small, &mut seq).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .unwrap();
-    pool.install(|| seal_part_into(&sealer, &small, &mut par))
+    pool.install(|| seal_part_once_into(&sealer, &small, &mut par))
         .unwrap();
     assert_eq!(seq, par);
     assert_eq!(

@@ -35,97 +35,105 @@ pub(super) struct Wide {
     mid: __m128i,
 }
 
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-fn karatsuba_k(p: __m128i) -> __m128i {
-    _mm_xor_si128(p, _mm_shuffle_epi32::<0x4e>(p))
+narrow_kernel! {
+    fn karatsuba_k(p: __m128i) -> __m128i {
+        _mm_xor_si128(p, _mm_shuffle_epi32::<0x4e>(p))
+    }
 }
 
 impl Wide {
-    #[target_feature(enable = "aes,pclmulqdq,avx")]
-    pub(super) fn zero() -> Self {
-        let z = _mm_setzero_si128();
-        Wide {
-            lo: z,
-            hi: z,
-            mid: z,
+    narrow_kernel! {
+        pub(super) fn zero() -> Self {
+            let z = _mm_setzero_si128();
+            Wide {
+                lo: z,
+                hi: z,
+                mid: z,
+            }
         }
     }
 
-    /// `self += x × p`, where `k` is `karatsuba_k(p)`.
-    #[target_feature(enable = "aes,pclmulqdq,avx")]
-    pub(super) fn mul_add(&mut self, x: __m128i, p: __m128i, k: __m128i) {
-        self.lo = _mm_xor_si128(self.lo, _mm_clmulepi64_si128::<0x00>(x, p));
-        self.hi = _mm_xor_si128(self.hi, _mm_clmulepi64_si128::<0x11>(x, p));
-        let xk = karatsuba_k(x);
-        self.mid = _mm_xor_si128(self.mid, _mm_clmulepi64_si128::<0x00>(xk, k));
-    }
-
-    /// `reduce(lo + mid·x⁶⁴ + hi·x¹²⁸)`, i.e. the accumulated sum times `x⁻¹²⁸`.
-    #[target_feature(enable = "aes,pclmulqdq,avx")]
-    pub(super) fn reduce(self) -> __m128i {
-        let mid = _mm_xor_si128(self.mid, _mm_xor_si128(self.lo, self.hi));
-        let lo = _mm_xor_si128(self.lo, _mm_slli_si128::<8>(mid));
-        let hi = _mm_xor_si128(self.hi, _mm_srli_si128::<8>(mid));
-        let poly = from_u128(POLY);
-        let t = _mm_clmulepi64_si128::<0x10>(lo, poly);
-        let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
-        let t = _mm_clmulepi64_si128::<0x10>(lo, poly);
-        let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
-        _mm_xor_si128(hi, lo)
-    }
-}
-
-/// `dot(a, b)`.
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-fn dot(a: __m128i, b: __m128i) -> __m128i {
-    let mut w = Wide::zero();
-    w.mul_add(a, b, karatsuba_k(b));
-    w.reduce()
-}
-
-/// Builds the power table from `H'` (already in the POLYVAL domain).
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-pub(super) fn powers(h: __m128i) -> [__m128i; TABLE] {
-    let mut t = [h; TABLE];
-    let mut p = h;
-    for k in 1..=8 {
-        if k > 1 {
-            p = dot(p, h);
+    narrow_kernel! {
+        /// `self += x × p`, where `k` is `karatsuba_k(p)`.
+        pub(super) fn mul_add(&mut self, x: __m128i, p: __m128i, k: __m128i) {
+            self.lo = _mm_xor_si128(self.lo, _mm_clmulepi64_si128::<0x00>(x, p));
+            self.hi = _mm_xor_si128(self.hi, _mm_clmulepi64_si128::<0x11>(x, p));
+            let xk = karatsuba_k(x);
+            self.mid = _mm_xor_si128(self.mid, _mm_clmulepi64_si128::<0x00>(xk, k));
         }
-        let j = 8 - k;
-        t[2 * j] = p;
-        t[2 * j + 1] = karatsuba_k(p);
     }
-    t
+
+    narrow_kernel! {
+        /// `reduce(lo + mid·x⁶⁴ + hi·x¹²⁸)`, i.e. the accumulated sum times `x⁻¹²⁸`.
+        pub(super) fn reduce(self) -> __m128i {
+            let mid = _mm_xor_si128(self.mid, _mm_xor_si128(self.lo, self.hi));
+            let lo = _mm_xor_si128(self.lo, _mm_slli_si128::<8>(mid));
+            let hi = _mm_xor_si128(self.hi, _mm_srli_si128::<8>(mid));
+            let poly = from_u128(POLY);
+            let t = _mm_clmulepi64_si128::<0x10>(lo, poly);
+            let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
+            let t = _mm_clmulepi64_si128::<0x10>(lo, poly);
+            let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
+            _mm_xor_si128(hi, lo)
+        }
+    }
 }
 
-/// `x.len()` (1..=8) Horner steps with one reduction: block `j` is multiplied by
-/// `P₍ₙ₋ⱼ₎`, so a short run costs one reduction instead of one per block. `x` already
-/// byte-reversed; an empty `x` returns `y`.
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-pub(super) fn update_n(table: &[__m128i; TABLE], y: __m128i, x: &[__m128i]) -> __m128i {
-    let n = x.len().min(8);
-    let Some((first, rest)) = x[..n].split_first() else {
-        return y;
-    };
-    // Entry `2(8 − k)` holds `P_k`; block `j` needs `k = n − j`.
-    let at = 2 * (8 - n);
-    let mut w = Wide::zero();
-    w.mul_add(_mm_xor_si128(y, *first), table[at], table[at + 1]);
-    for (j, xj) in rest.iter().enumerate() {
-        let i = at + 2 * (j + 1);
-        w.mul_add(*xj, table[i], table[i + 1]);
+narrow_kernel! {
+    /// `dot(a, b)`.
+    pub(super) fn dot(a: __m128i, b: __m128i) -> __m128i {
+        let mut w = Wide::zero();
+        w.mul_add(a, b, karatsuba_k(b));
+        w.reduce()
     }
-    w.reduce()
 }
 
-/// Eight Horner steps with one reduction; `x` already byte-reversed.
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-pub(super) fn update8(table: &[__m128i; TABLE], y: __m128i, x: &[__m128i; 8]) -> __m128i {
-    let mut w = Wide::zero();
-    w.mul_add(_mm_xor_si128(y, x[0]), table[0], table[1]);
-    for j in 1..8 {
-        w.mul_add(x[j], table[2 * j], table[2 * j + 1]);
+narrow_kernel! {
+    /// Builds the power table from `H'` (already in the POLYVAL domain).
+    pub(super) fn powers(h: __m128i) -> [__m128i; TABLE] {
+        let mut t = [h; TABLE];
+        let mut p = h;
+        for k in 1..=8 {
+            if k > 1 {
+                p = dot(p, h);
+            }
+            let j = 8 - k;
+            t[2 * j] = p;
+            t[2 * j + 1] = karatsuba_k(p);
+        }
+        t
     }
-    w.reduce()
+}
+
+narrow_kernel! {
+    /// `x.len()` (1..=8) Horner steps with one reduction: block `j` is multiplied by
+    /// `P₍ₙ₋ⱼ₎`, so a short run costs one reduction instead of one per block. `x` already
+    /// byte-reversed; an empty `x` returns `y`.
+    pub(super) fn update_n(table: &[__m128i; TABLE], y: __m128i, x: &[__m128i]) -> __m128i {
+        let n = x.len().min(8);
+        let Some((first, rest)) = x[..n].split_first() else {
+            return y;
+        };
+        // Entry `2(8 − k)` holds `P_k`; block `j` needs `k = n − j`.
+        let at = 2 * (8 - n);
+        let mut w = Wide::zero();
+        w.mul_add(_mm_xor_si128(y, *first), table[at], table[at + 1]);
+        for (j, xj) in rest.iter().enumerate() {
+            let i = at + 2 * (j + 1);
+            w.mul_add(*xj, table[i], table[i + 1]);
+        }
+        w.reduce()
+    }
+}
+
+narrow_kernel! {
+    /// Eight Horner steps with one reduction; `x` already byte-reversed.
+    pub(super) fn update8(table: &[__m128i; TABLE], y: __m128i, x: &[__m128i; 8]) -> __m128i {
+        let mut w = Wide::zero();
+        w.mul_add(_mm_xor_si128(y, x[0]), table[0], table[1]);
+        for j in 1..8 {
+            w.mul_add(x[j], table[2 * j], table[2 * j + 1]);
+        }
+        w.reduce()
+    }
 }

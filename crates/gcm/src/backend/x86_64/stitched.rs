@@ -26,8 +26,8 @@
 //! ```
 //! Each line is one `asm!` block: LLVM keeps the instruction order inside an `asm!` block, so the
 //! round-major order (all 8 blocks at round r before any block at round r + 1) and the placement of
-//! the CLMULs between `aesenc`s survive optimisation. (The performance anchors record LLVM
-//! re-ordering intrinsic rounds into one block at a time.) Between blocks the 8 AES
+//! the CLMULs between `aesenc`s survive optimisation (LLVM is free to re-order intrinsic rounds,
+//! e.g. into one block at a time). Between blocks the 8 AES
 //! states, `lo`/`hi`/`mid` and the round key stay in registers: 14 of the 16 xmm registers, the
 //! remaining two are the block temporaries. Round keys are loaded once per round into a register;
 //! H powers, the byte-swap mask and the reduction constant are memory operands.
@@ -37,11 +37,9 @@
 //! alone is 60 cycles per 128 bytes, but on a core with three vector ports the ~110 non-AES uops
 //! push the bound to ≈ 77 cycles (0.6 cycles/byte): port pressure, not latency, limits it.
 //!
-//! Checked in the disassembly of the release bench binary (`objdump -d`, rustc 1.95): the loop
-//! body is the asm blocks in the order above with no spills — the 8 states in xmm5–12,
-//! `lo`/`hi`/`mid` in xmm13–15, the round keys hoisted to a stack copy once per call (LLVM may
-//! not assume the key survives the storing `asm!`) and loaded once per round; LLVM fully unrolls
-//! the 7 hashed rounds.
+//! Register allocation as compiled (no spills; the round keys copied to the stack once per
+//! call and loaded once per round) is recorded in `benches/README.md`, "Design measurements of
+//! the x86_64 kernels"; re-check it there after changing this file.
 
 use core::arch::asm;
 use core::arch::x86_64::{
@@ -55,30 +53,31 @@ static BSWAP_MEM: [u8; 16] = BSWAP.to_le_bytes();
 /// [`super::field::POLY`] as a memory operand.
 static POLY_MEM: [u8; 16] = super::field::POLY.to_le_bytes();
 
-/// The 8 counter blocks `ctr + 0..8` (byte-reversed in `ctr`), whitened with round key 0;
-/// advances `ctr` by 8.
-///
-/// When the counter's low byte is at most `0xf8` (31 groups in 32), adding `0..8` cannot carry
-/// out of it, so the blocks are made from one byte-reversed copy by adding `j` to byte 15
-/// (one `pshufb` per group instead of eight). The branch is on the counter, which is public.
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-#[inline]
-fn counters(key: &Key, ctr: &mut __m128i) -> [__m128i; 8] {
-    let bswap = from_u128(BSWAP);
-    let s = if _mm_cvtsi128_si32(*ctr) & 0xff <= 0xf8 {
-        let be = _mm_shuffle_epi8(*ctr, bswap);
-        core::array::from_fn(|j| {
-            let c = _mm_add_epi32(be, from_u128((j as u128) << 120));
-            _mm_xor_si128(c, key.rk[0])
-        })
-    } else {
-        core::array::from_fn(|j| {
-            let c = _mm_add_epi32(*ctr, from_u128(j as u128));
-            _mm_xor_si128(_mm_shuffle_epi8(c, bswap), key.rk[0])
-        })
-    };
-    *ctr = _mm_add_epi32(*ctr, from_u128(8));
-    s
+narrow_kernel! {
+    /// The 8 counter blocks `ctr + 0..8` (byte-reversed in `ctr`), whitened with round key 0;
+    /// advances `ctr` by 8.
+    ///
+    /// When the counter's low byte is at most `0xf8` (31 groups in 32), adding `0..8` cannot carry
+    /// out of it, so the blocks are made from one byte-reversed copy by adding `j` to byte 15
+    /// (one `pshufb` per group instead of eight). The branch is on the counter, which is public.
+    #[inline]
+    fn counters(key: &Key, ctr: &mut __m128i) -> [__m128i; 8] {
+        let bswap = from_u128(BSWAP);
+        let s = if _mm_cvtsi128_si32(*ctr) & 0xff <= 0xf8 {
+            let be = _mm_shuffle_epi8(*ctr, bswap);
+            core::array::from_fn(|j| {
+                let c = _mm_add_epi32(be, from_u128((j as u128) << 120));
+                _mm_xor_si128(c, key.rk[0])
+            })
+        } else {
+            core::array::from_fn(|j| {
+                let c = _mm_add_epi32(*ctr, from_u128(j as u128));
+                _mm_xor_si128(_mm_shuffle_epi8(c, bswap), key.rk[0])
+            })
+        };
+        *ctr = _mm_add_epi32(*ctr, from_u128(8));
+        s
+    }
 }
 
 /// One AES round on the 8 states.
@@ -299,63 +298,65 @@ macro_rules! last_round {
     };
 }
 
-/// CTR on one group without hashing (the first group of a seal).
-///
-/// # Safety
-/// `src` is valid for reads and `dst` for writes of 128 bytes; they are equal or disjoint.
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-#[inline]
-pub(super) unsafe fn ctr8(key: &Key, ctr: &mut __m128i, src: *const u8, dst: *mut u8) {
-    let mut s = counters(key, ctr);
-    let rk = &key.rk;
-    for k in &rk[1..14] {
-        round!(s, *k);
+narrow_kernel! {
+    /// CTR on one group without hashing (the first group of a seal).
+    ///
+    /// # Safety
+    /// `src` is valid for reads and `dst` for writes of 128 bytes; they are equal or disjoint.
+    #[inline]
+    pub(super) unsafe fn ctr8(key: &Key, ctr: &mut __m128i, src: *const u8, dst: *mut u8) {
+        let mut s = counters(key, ctr);
+        let rk = &key.rk;
+        for k in &rk[1..14] {
+            round!(s, *k);
+        }
+        last_round!(s, rk[14], src, dst);
     }
-    last_round!(s, rk[14], src, dst);
 }
 
-/// CTR on `n` groups, each stitched with GHASH of 128 other bytes; returns the new hash state.
-/// Group `i` encrypts `src + 128i` into `dst + 128i` and hashes `hash + 128i`.
-///
-/// # Safety
-/// `src` is valid for reads and `dst` for writes of `128 n` bytes; they are equal or disjoint.
-/// `hash` is valid for reads of `128 n` bytes. Either `hash == src` (opening: each group's hash
-/// loads happen before that group's stores), or `hash == dst − 128` (sealing: each group hashes
-/// the output of the group before it, which is already stored).
-#[target_feature(enable = "aes,pclmulqdq,avx")]
-pub(super) unsafe fn ctr8_ghash8(
-    key: &Key,
-    ctr: &mut __m128i,
-    mut y: __m128i,
-    src: *const u8,
-    dst: *mut u8,
-    hash: *const u8,
-    n: usize,
-) -> __m128i {
-    let rk = &key.rk;
-    let h = key.htable.as_ptr().cast::<u8>();
-    let mut c = *ctr;
-    for i in 0..n {
-        let (src, dst, x) = (
-            src.wrapping_add(128 * i),
-            dst.wrapping_add(128 * i),
-            hash.wrapping_add(128 * i),
-        );
-        let mut s = counters(key, &mut c);
-        let (mut lo, mut hi, mut mid): (__m128i, __m128i, __m128i);
-        round_hash!(first, s, rk[1], x, h, y, lo, hi, mid);
-        for j in 1..8 {
-            let (xj, hj) = (x.wrapping_add(16 * j), h.wrapping_add(32 * j));
-            round_hash!(s, rk[1 + j], xj, hj, lo, hi, mid);
+narrow_kernel! {
+    /// CTR on `n` groups, each stitched with GHASH of 128 other bytes; returns the new hash state.
+    /// Group `i` encrypts `src + 128i` into `dst + 128i` and hashes `hash + 128i`.
+    ///
+    /// # Safety
+    /// `src` is valid for reads and `dst` for writes of `128 n` bytes; they are equal or disjoint.
+    /// `hash` is valid for reads of `128 n` bytes. Either `hash == src` (opening: each group's hash
+    /// loads happen before that group's stores), or `hash == dst − 128` (sealing: each group hashes
+    /// the output of the group before it, which is already stored).
+    pub(super) unsafe fn ctr8_ghash8(
+        key: &Key,
+        ctr: &mut __m128i,
+        mut y: __m128i,
+        src: *const u8,
+        dst: *mut u8,
+        hash: *const u8,
+        n: usize,
+    ) -> __m128i {
+        let rk = &key.rk;
+        let h = key.htable.as_ptr().cast::<u8>();
+        let mut c = *ctr;
+        for i in 0..n {
+            let (src, dst, x) = (
+                src.wrapping_add(128 * i),
+                dst.wrapping_add(128 * i),
+                hash.wrapping_add(128 * i),
+            );
+            let mut s = counters(key, &mut c);
+            let (mut lo, mut hi, mut mid): (__m128i, __m128i, __m128i);
+            round_hash!(first, s, rk[1], x, h, y, lo, hi, mid);
+            for j in 1..8 {
+                let (xj, hj) = (x.wrapping_add(16 * j), h.wrapping_add(32 * j));
+                round_hash!(s, rk[1 + j], xj, hj, lo, hi, mid);
+            }
+            round_fold!(s, rk[9], lo, hi, mid);
+            round_reduce!(s, rk[10], lo);
+            round_reduce!(s, rk[11], lo);
+            round!(s, rk[12]);
+            round!(s, rk[13]);
+            last_round!(s, rk[14], src, dst);
+            y = _mm_xor_si128(lo, hi);
         }
-        round_fold!(s, rk[9], lo, hi, mid);
-        round_reduce!(s, rk[10], lo);
-        round_reduce!(s, rk[11], lo);
-        round!(s, rk[12]);
-        round!(s, rk[13]);
-        last_round!(s, rk[14], src, dst);
-        y = _mm_xor_si128(lo, hi);
+        *ctr = c;
+        y
     }
-    *ctr = c;
-    y
 }
