@@ -127,11 +127,11 @@ impl DsseKeys {
     /// [`DsseError::Seal`] if the OS random generator fails.
     pub fn sealer(
         &self,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<DualSealer, DsseError> {
-        DualSealer::new(&self.inner, &self.outer, context, part, chunk)
+        DualSealer::new(&self.inner, &self.outer, binding, part, chunk)
     }
 
     /// An opener for one part from its 152 header bytes; checks both commitments.
@@ -140,10 +140,10 @@ impl DsseKeys {
     /// [`DsseError::Seal`] with the header's [`s3seal_gcm::FormatError`].
     pub fn opener(
         &self,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         header: &[u8],
     ) -> Result<DualOpener, DsseError> {
-        DualOpener::new(&self.inner, &self.outer, context, part, header)
+        DualOpener::new(&self.inner, &self.outer, binding, part, header)
     }
 }

@@ -15,10 +15,10 @@
 //!  +------------------------------------------+--------------+--------------+
 //! ```
 //!
-//! * inner layer: a sealed stream v1 under the inner data key and the caller's context:
+//! * inner layer: a sealed stream v1 under the inner data key and the caller's binding:
 //!   `(c1, t1) = GCM(k_inner_i, nonce_i, AAD = inner header, plaintext_i)`;
 //! * outer layer: a sealed stream v1 (header flag `outer`) under the outer data key and the
-//!   context `"s3seal/dsse/v1" ‖ inner header ‖ caller's context`, so it binds the inner header:
+//!   binding `"s3seal/dsse/v1" ‖ inner header ‖ caller's binding`, so it binds the inner header:
 //!   `(c2, t2) = GCM(k_outer_i, nonce_i, AAD = outer header ‖ t1, c1)`.
 //!
 //! Each layer has its own data key, salt, subkey and key commitment; both commitments are
@@ -26,7 +26,7 @@
 //! tag can be changed without failing the outer layer.
 //!
 //! `s3seal-gcm` knows only a generic *layer part* (header flag bit 0, extra AAD per chunk);
-//! everything DSSE — the geometry, the header length, the outer context and the outer AAD — is
+//! everything DSSE — the geometry, the header length, the outer binding and the outer AAD — is
 //! defined here, once.
 
 use s3seal_gcm::{
@@ -43,9 +43,9 @@ pub const DUAL_HEADER_LEN: usize = 2 * HEADER_LEN;
 const OVERHEAD: usize = 2 * TAG_LEN;
 const OUTER_LABEL: &[u8] = b"s3seal/dsse/v1";
 
-/// The outer layer's context: label ‖ inner header ‖ caller's context.
-fn outer_context(inner_header: &[u8], context: &[u8]) -> Vec<u8> {
-    [OUTER_LABEL, inner_header, context].concat()
+/// The outer layer's binding: label ‖ inner header ‖ caller's binding.
+fn outer_binding(inner_header: &[u8], binding: &[u8]) -> Vec<u8> {
+    [OUTER_LABEL, inner_header, binding].concat()
 }
 
 /// The extra AAD of outer chunk `i` (after the outer header, which the layer part binds
@@ -91,7 +91,7 @@ pub struct DualSealer {
 }
 
 impl DualSealer {
-    /// A sealer for `part` of the object identified by `context`, with a fresh random salt per
+    /// A sealer for `part` of the object identified by `binding`, with a fresh random salt per
     /// layer.
     ///
     /// # Errors
@@ -99,14 +99,14 @@ impl DualSealer {
     pub fn new(
         inner_key: &DataKey,
         outer_key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, DsseError> {
         check_distinct(inner_key, outer_key)?;
-        let inner = PartSealer::new(inner_key, context, part, chunk)?;
-        let outer_ctx = outer_context(inner.header(), context);
-        let outer = PartSealer::new_layer(outer_key, &outer_ctx, part, chunk)?;
+        let inner = PartSealer::new(inner_key, binding, part, chunk)?;
+        let outer_binding = outer_binding(inner.header(), binding);
+        let outer = PartSealer::new_layer(outer_key, &outer_binding, part, chunk)?;
         let mut header = [0u8; DUAL_HEADER_LEN];
         header[..HEADER_LEN].copy_from_slice(outer.header());
         header[HEADER_LEN..].copy_from_slice(inner.header());
@@ -177,12 +177,12 @@ impl DualOpener {
     /// # Errors
     /// [`DsseError::SameKeys`] if the keys are equal; [`FormatError::Truncated`] for a short
     /// header; [`FormatError::LayerMismatch`] if a layer is missing or the layers are swapped;
-    /// [`FormatError::CommitmentMismatch`] for a wrong key, context or inner header; other
+    /// [`FormatError::CommitmentMismatch`] for a wrong key, binding or inner header; other
     /// header [`FormatError`]s.
     pub fn new(
         inner_key: &DataKey,
         outer_key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         expected_part: PartNumber,
         header: &[u8],
     ) -> Result<Self, DsseError> {
@@ -191,9 +191,9 @@ impl DualOpener {
             .get(..DUAL_HEADER_LEN)
             .ok_or(Error::Format(FormatError::Truncated))?;
         let (outer_h, inner_h) = header.split_at(HEADER_LEN);
-        let outer_ctx = outer_context(inner_h, context);
-        let outer = PartOpener::new_layer(outer_key, &outer_ctx, expected_part, outer_h)?;
-        let inner = PartOpener::new(inner_key, context, expected_part, inner_h)?;
+        let outer_binding = outer_binding(inner_h, binding);
+        let outer = PartOpener::new_layer(outer_key, &outer_binding, expected_part, outer_h)?;
+        let inner = PartOpener::new(inner_key, binding, expected_part, inner_h)?;
         if inner.chunk_size() != outer.chunk_size() {
             return Err(Error::Format(FormatError::BadChunkSize(outer.chunk_size().log2())).into());
         }

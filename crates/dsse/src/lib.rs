@@ -19,19 +19,19 @@ pub use keys::DsseKeys;
 pub use layers::{DUAL_HEADER_LEN, DualOpener, DualSealer, geometry, part_header};
 pub use record::{LayerKey, LayerRecord};
 
-/// Seals `plaintext` as part `part` of the object identified by `context`: each chunk through
+/// Seals `plaintext` as part `part` of the object identified by `binding`: each chunk through
 /// both layers in one pass, chunks in parallel on the current rayon pool.
 ///
 /// # Errors
 /// [`DsseError::Seal`] (random generator, too many chunks).
 pub fn seal_part(
     keys: &DsseKeys,
-    context: &[u8],
+    binding: &[u8],
     part: PartNumber,
     chunk: ChunkSize,
     plaintext: &[u8],
 ) -> Result<Bytes, DsseError> {
-    Ok(seal_with(keys.sealer(context, part, chunk)?, plaintext)?)
+    Ok(seal_with(keys.sealer(binding, part, chunk)?, plaintext)?)
 }
 
 /// Opens a whole dual-layer part. Releases nothing unless every chunk passes both layers.
@@ -41,11 +41,11 @@ pub fn seal_part(
 /// truncation, trailing data) or an opaque authentication failure.
 pub fn open_part(
     keys: &DsseKeys,
-    context: &[u8],
+    binding: &[u8],
     expected_part: PartNumber,
     sealed: &[u8],
 ) -> Result<BytesMut, DsseError> {
-    let opener = keys.opener(context, expected_part, sealed)?;
+    let opener = keys.opener(binding, expected_part, sealed)?;
     Ok(open_with(&opener, &sealed[DUAL_HEADER_LEN..])?)
 }
 
@@ -56,13 +56,13 @@ pub fn open_part(
 /// As [`open_part`].
 pub fn open_range(
     keys: &DsseKeys,
-    context: &[u8],
+    binding: &[u8],
     expected_part: PartNumber,
     header: &[u8],
     plan: &ChunkRange,
     sealed: &[u8],
 ) -> Result<BytesMut, DsseError> {
-    let opener = keys.opener(context, expected_part, header)?;
+    let opener = keys.opener(binding, expected_part, header)?;
     Ok(open_range_with(&opener, plan, sealed)?)
 }
 
@@ -72,7 +72,7 @@ pub fn open_range(
 /// As [`open_part`]; out-of-bounds ranges.
 pub fn open_object_range(
     keys: &DsseKeys,
-    context: &[u8],
+    binding: &[u8],
     layout: &MultipartLayout,
     range: core::ops::Range<u64>,
     sealed: &[u8],
@@ -82,7 +82,7 @@ pub fn open_object_range(
         range,
         sealed,
         |_, part, header| {
-            keys.opener(context, part, header).map_err(|e| match e {
+            keys.opener(binding, part, header).map_err(|e| match e {
                 DsseError::Seal(e) => e,
                 _ => s3seal_gcm::Error::Authentication,
             })
@@ -97,13 +97,13 @@ pub fn open_object_range(
 pub fn encryptor<W: Write>(
     inner: W,
     keys: &DsseKeys,
-    context: &[u8],
+    binding: &[u8],
     part: PartNumber,
     chunk: ChunkSize,
 ) -> Result<Encryptor<W, DualSealer>, DsseError> {
     Ok(Encryptor::with_sealer(
         inner,
-        keys.sealer(context, part, chunk)?,
+        keys.sealer(binding, part, chunk)?,
     ))
 }
 
@@ -114,7 +114,7 @@ pub fn encryptor<W: Write>(
 pub fn decryptor<R: Read>(
     mut inner: R,
     keys: &DsseKeys,
-    context: &[u8],
+    binding: &[u8],
     expected_part: PartNumber,
 ) -> Result<Decryptor<R, DualOpener>, DsseError> {
     let mut header = [0u8; DUAL_HEADER_LEN];
@@ -127,6 +127,6 @@ pub fn decryptor<R: Read>(
     })?;
     Ok(Decryptor::with_opener(
         inner,
-        keys.opener(context, expected_part, &header)?,
+        keys.opener(binding, expected_part, &header)?,
     ))
 }

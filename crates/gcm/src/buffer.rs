@@ -83,19 +83,19 @@ pub fn seal_with<S: ChunkSealer>(sealer: S, plaintext: &[u8]) -> Result<Bytes, E
     Ok(out.freeze())
 }
 
-/// Seals `plaintext` as part `part` of the object identified by `context`, under `key`, with a
+/// Seals `plaintext` as part `part` of the object identified by `binding`, under `key`, with a
 /// fresh random salt. Chunks are sealed in parallel on the current rayon pool.
 ///
 /// # Errors
 /// [`Error::Random`] if the OS generator fails; [`Error::TooManyChunks`] above 2³² chunks.
 pub fn seal_part(
     key: &DataKey,
-    context: &[u8],
+    binding: &[u8],
     part: PartNumber,
     chunk: ChunkSize,
     plaintext: &[u8],
 ) -> Result<Bytes, Error> {
-    seal_with(PartSealer::new(key, context, part, chunk)?, plaintext)
+    seal_with(PartSealer::new(key, binding, part, chunk)?, plaintext)
 }
 
 /// Seals several parts of one object in parallel (across parts, and across the chunks of each).
@@ -104,13 +104,13 @@ pub fn seal_part(
 /// As [`seal_part`].
 pub fn seal_parts(
     key: &DataKey,
-    context: &[u8],
+    binding: &[u8],
     chunk: ChunkSize,
     parts: &[(PartNumber, &[u8])],
 ) -> Result<Vec<Bytes>, Error> {
     parts
         .par_iter()
-        .map(|&(part, pt)| seal_part(key, context, part, chunk, pt))
+        .map(|&(part, pt)| seal_part(key, binding, part, chunk, pt))
         .collect()
 }
 
@@ -146,19 +146,19 @@ pub fn open_into<O: ChunkOpener + ?Sized>(
 }
 
 /// Opens a whole sealed part (header then chunks) that must be part `expected_part` of the
-/// object identified by `context`. Releases nothing unless every chunk authenticates.
+/// object identified by `binding`. Releases nothing unless every chunk authenticates.
 ///
 /// # Errors
 /// [`FormatError`]s for a malformed header, wrong part number, key commitment mismatch (wrong
-/// key or context), truncation or trailing data; [`Error::Authentication`] for anything else
+/// key or binding), truncation or trailing data; [`Error::Authentication`] for anything else
 /// that does not authenticate.
 pub fn open_part(
     key: &DataKey,
-    context: &[u8],
+    binding: &[u8],
     expected_part: PartNumber,
     sealed: &[u8],
 ) -> Result<BytesMut, Error> {
-    let opener = PartOpener::new(key, context, expected_part, sealed)?;
+    let opener = PartOpener::new(key, binding, expected_part, sealed)?;
     open_with(&opener, &sealed[crate::format::HEADER_LEN..])
 }
 
@@ -199,14 +199,14 @@ pub fn open_range_with<O: ChunkOpener + ?Sized>(
 /// size is not `chunk`.
 pub fn open_range(
     key: &DataKey,
-    context: &[u8],
+    binding: &[u8],
     expected_part: PartNumber,
     chunk: ChunkSize,
     header: &[u8],
     plan: &ChunkRange,
     sealed: &[u8],
 ) -> Result<BytesMut, Error> {
-    let opener = PartOpener::new(key, context, expected_part, header)?;
+    let opener = PartOpener::new(key, binding, expected_part, header)?;
     if opener.chunk_size() != chunk {
         return Err(FormatError::BadChunkSize(opener.chunk_size().log2()).into());
     }
@@ -277,12 +277,12 @@ where
 /// As [`open_object_range_with`].
 pub fn open_object_range(
     key: &DataKey,
-    context: &[u8],
+    binding: &[u8],
     layout: &MultipartLayout,
     range: core::ops::Range<u64>,
     sealed: &[u8],
 ) -> Result<BytesMut, Error> {
     open_object_range_with(layout, range, sealed, |_, part, header| {
-        PartOpener::new(key, context, part, header)
+        PartOpener::new(key, binding, part, header)
     })
 }

@@ -138,18 +138,18 @@ impl core::fmt::Debug for PartSealer {
 }
 
 impl PartSealer {
-    /// A sealer for `part` under `key`, bound to `context` (the object's identity), with a new
+    /// A sealer for `part` under `key`, bound to `binding` (the object's identity), with a new
     /// random salt.
     ///
     /// # Errors
     /// [`Error::Random`] if the OS random generator fails.
     pub fn new(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, Error> {
-        Self::with_random_salt(key, context, part, chunk, false)
+        Self::with_random_salt(key, binding, part, chunk, false)
     }
 
     /// A sealer for a layer part (header flag `layer` set): each chunk binds extra AAD given
@@ -160,29 +160,29 @@ impl PartSealer {
     /// [`Error::Random`] if the OS random generator fails.
     pub fn new_layer(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, Error> {
-        Self::with_random_salt(key, context, part, chunk, true)
+        Self::with_random_salt(key, binding, part, chunk, true)
     }
 
     fn with_random_salt(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
         layer: bool,
     ) -> Result<Self, Error> {
         let mut salt = [0u8; SALT_LEN];
         fill_random(&mut salt)?;
-        Ok(Self::with_salt(key, context, part, chunk, layer, salt))
+        Ok(Self::with_salt(key, binding, part, chunk, layer, salt))
     }
 
     /// As [`Self::new`] with a given salt: for golden vectors only, where the salt is fixed.
     pub(crate) fn with_salt(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
         layer: bool,
@@ -196,7 +196,7 @@ impl PartSealer {
             commitment: [0; crate::format::COMMITMENT_LEN],
         };
         let unsigned = fields.write();
-        let (aead, commitment) = derive_part_key(key, &salt, &unsigned[4..12], context);
+        let (aead, commitment) = derive_part_key(key, &salt, &unsigned[4..12], binding);
         fields.commitment = commitment;
         PartSealer {
             aead,
@@ -334,14 +334,14 @@ impl PartOpener {
     /// # Errors
     /// Any [`FormatError`] of [`Header::read`]; [`FormatError::PartNumberMismatch`];
     /// [`FormatError::LayerMismatch`]; [`FormatError::CommitmentMismatch`] for a wrong key or
-    /// wrong context — before any chunk is opened.
+    /// wrong binding — before any chunk is opened.
     pub fn new(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         expected_part: PartNumber,
         header: &[u8],
     ) -> Result<Self, Error> {
-        Self::open(key, context, expected_part, false, header)
+        Self::open(key, binding, expected_part, false, header)
     }
 
     /// As [`Self::new`] for a layer part (header flag `layer` set); open its chunks with
@@ -351,16 +351,16 @@ impl PartOpener {
     /// As [`Self::new`].
     pub fn new_layer(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         expected_part: PartNumber,
         header: &[u8],
     ) -> Result<Self, Error> {
-        Self::open(key, context, expected_part, true, header)
+        Self::open(key, binding, expected_part, true, header)
     }
 
     fn open(
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         expected_part: PartNumber,
         layer: bool,
         header: &[u8],
@@ -378,7 +378,7 @@ impl PartOpener {
         }
         let mut bytes = [0u8; HEADER_LEN];
         bytes.copy_from_slice(&header[..HEADER_LEN]);
-        let (aead, commitment) = derive_part_key(key, &fields.salt, &bytes[4..12], context);
+        let (aead, commitment) = derive_part_key(key, &fields.salt, &bytes[4..12], binding);
         if !bool::from(commitment.ct_eq(&fields.commitment)) {
             return Err(FormatError::CommitmentMismatch.into());
         }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 /// Why sealing or opening failed.
 ///
-/// Authentication failures are deliberately opaque: a wrong key, a wrong context, a flipped bit,
+/// Authentication failures are deliberately opaque: a wrong key, a wrong object binding, a flipped bit,
 /// a reordered or duplicated chunk all look the same. Structural problems that can be told apart
 /// without a key (a short header, an unknown version) are [`FormatError`]s.
 ///
@@ -101,11 +101,11 @@ pub enum FormatError {
     /// A single-layer part where an outer layer was expected, or the other way round.
     #[error("sealed layer kind does not match (single vs outer layer)")]
     LayerMismatch,
-    /// The key commitment does not match what the data key, the context and the header's salt
-    /// and fields derive: a wrong data key, a wrong context, or a header whose salt, version,
+    /// The key commitment does not match what the data key, the object binding and the header's salt
+    /// and fields derive: a wrong data key, a wrong object binding, or a header whose salt, version,
     /// algorithm, chunk size, flags or commitment bytes were altered (the commitment cannot tell
     /// these apart). Checked before any chunk is opened.
-    #[error("key commitment mismatch (wrong key or wrong context)")]
+    #[error("key commitment mismatch (wrong key or wrong object binding)")]
     CommitmentMismatch,
     /// The data ends before the final chunk: inside the header, inside a chunk, or at a chunk
     /// boundary with no chunk flagged final.

@@ -23,9 +23,9 @@
 //! * `clog`: the plaintext chunk size is `2^clog` bytes, 4 KiB (12) to 4 MiB (22).
 //! * `part`: 0 for a single-part object, 1..=10000 for a part of a multipart upload.
 //! * Subkey and commitment: `HKDF-SHA256(ikm = data key, salt = salt, info = "s3seal/v1/aes-256-gcm"
-//!   ‖ header[4..12] ‖ context)` → 64 bytes; bytes 0..32 are the AES-256-GCM subkey, bytes 32..64
+//!   ‖ header[4..12] ‖ binding)` → 64 bytes; bytes 0..32 are the AES-256-GCM subkey, bytes 32..64
 //!   the commitment stored in the header and compared (constant time) before any chunk is opened.
-//!   `context` is the caller's object identity (bucket, key, version or upload id).
+//!   `binding` (the object binding; not a KMS encryption context) is the caller's object identity (bucket, key, version or upload id).
 //! * Chunk `i` is sealed under the subkey with nonce `part u32 BE ‖ i u32 BE ‖ 00 00 00 ‖ last`
 //!   (`last` = 1 on the final chunk only) and AAD = the 76 header bytes as read.
 //! * Every chunk but the last holds exactly `2^clog` plaintext bytes; the last holds 1..=`2^clog`,

@@ -56,20 +56,20 @@ impl<W: Write, S: ChunkSealer> core::fmt::Debug for Encryptor<W, S> {
 }
 
 impl<W: Write> Encryptor<W> {
-    /// An encryptor for part `part` of the object identified by `context`, with a fresh salt.
+    /// An encryptor for part `part` of the object identified by `binding`, with a fresh salt.
     ///
     /// # Errors
     /// [`Error::Random`] if the OS generator fails.
     pub fn new(
         inner: W,
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         part: PartNumber,
         chunk: ChunkSize,
     ) -> Result<Self, Error> {
         Ok(Self::with_sealer(
             inner,
-            PartSealer::new(key, context, part, chunk)?,
+            PartSealer::new(key, binding, part, chunk)?,
         ))
     }
 }
@@ -225,18 +225,18 @@ impl<R: Read> Decryptor<R> {
     ///
     /// # Errors
     /// A [`FormatError`] for a bad header, [`FormatError::CommitmentMismatch`] for a wrong key or
-    /// context, an I/O error from the reader.
+    /// binding, an I/O error from the reader.
     pub fn new(
         mut inner: R,
         key: &DataKey,
-        context: &[u8],
+        binding: &[u8],
         expected_part: PartNumber,
     ) -> Result<Self, Error> {
         let mut header = [0u8; HEADER_LEN];
         if read_full(&mut inner, &mut header)? < HEADER_LEN {
             return Err(FormatError::Truncated.into());
         }
-        let opener = PartOpener::new(key, context, expected_part, &header)?;
+        let opener = PartOpener::new(key, binding, expected_part, &header)?;
         Ok(Self::with_opener(inner, opener))
     }
 }

@@ -148,7 +148,7 @@ impl From<s3seal_gcm::Error> for EngineError {
     fn from(e: s3seal_gcm::Error) -> Self {
         match e {
             s3seal_gcm::Error::Random => EngineError::Random,
-            s3seal_gcm::Error::Io(kind) => EngineError::Io(Arc::new(kind.into())),
+            s3seal_gcm::Error::Io(e) => EngineError::Io(e),
             _ => EngineError::Integrity,
         }
     }

@@ -97,7 +97,7 @@ impl Engine {
     /// Runs `f` on the engine's pool, or for small inputs on the caller's thread: handing work
     /// to the pool costs a thread wake-up, more than sealing a few chunks.
     fn run<T: Send>(&self, bytes: usize, f: impl FnOnce() -> T + Send) -> T {
-        if bytes < s3seal_gcm::stream::PARALLEL_MIN_BYTES {
+        if !s3seal_gcm::worth_parallel(bytes) {
             f()
         } else {
             self.pool.install(f)

@@ -14,7 +14,7 @@ use super::keys::{ObjectKeys, object_binding, parse_envelope};
 use super::object::part_digest;
 use super::{
     CompletedPart, Engine, Request, SealedPart, StoredObject, Upload, opaque_etag,
-    stored_encryption, to_usize,
+    stored_encryption,
 };
 use crate::envelope::{ManifestPart, ObjectEnvelope, PART_DIGEST_LEN};
 use crate::error::EngineError;
@@ -86,10 +86,9 @@ impl Engine {
         let sealed = self.run(data.len(), || {
             keys.codec.seal(&binding, part, env.chunk, data)
         })?;
-        let header_len = to_usize(super::codec::geometry(env.mode, env.chunk).header)?;
         let digest = part_digest(
-            sealed
-                .get(..header_len)
+            super::codec::geometry(env.mode, env.chunk)
+                .header_of(&sealed)
                 .ok_or(EngineError::LengthMismatch)?,
         );
         Ok(SealedPart {
