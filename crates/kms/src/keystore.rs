@@ -18,10 +18,15 @@
 //! as hex of `nonce(12) ‖ AES-256-GCM(wrap_key, key(32)) ‖ tag(16)`, AAD
 //! `"s3seal master key v1" ‖ key id ‖ u32 BE version`.
 //!
-//! # Crash safety
-//! Every change rewrites the whole file: write to `.keystore.json.tmp-PID-RANDOM`, fsync it,
-//! rename it over `keystore.json`, fsync the directory. A crash before the rename leaves the old
-//! file intact plus a temp file, which the next open deletes.
+//! # Concurrency and crash safety
+//! Processes sharing a directory serialize on an exclusive `flock` of `DIR/keystore.lock`
+//! ([`lock`]): opening (root secret creation, leftover cleanup, first read) and every change
+//! (re-read the file under the lock, apply the change, write) happen under it, so no update is
+//! lost and the managed keys are created exactly once. Every change rewrites the whole file:
+//! write to `.keystore.json.tmp-PID-RANDOM`, fsync it, rename it over `keystore.json`, fsync
+//! the directory. A crash before the rename leaves the old file intact plus a temp file; since
+//! a writer holds the lock from creating its temp file to the rename, a temp file seen by a
+//! holder of the lock is a dead writer's, and the next open deletes it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -41,6 +46,25 @@ pub(crate) const STORE_FILE: &str = "keystore.json";
 const ROOT_FILE: &str = "root.key";
 const MAGIC_LINE: &str = "S3SEAL-KEYSTORE 1";
 const TMP_PREFIX: &str = ".keystore.json.tmp-";
+const LOCK_FILE: &str = "keystore.lock";
+
+/// Takes the keystore directory's cross-process lock: an exclusive `flock` of
+/// `DIR/keystore.lock` (created 0600), held until the returned file is dropped. Blocks while
+/// another process (or another `LocalKms` on the same directory) holds it.
+pub(crate) fn lock(dir: &Path) -> Result<File, KmsError> {
+    let mut opts = OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let f = opts
+        .open(dir.join(LOCK_FILE))
+        .map_err(KmsError::io("open keystore lock"))?;
+    f.lock().map_err(KmsError::io("lock keystore"))?;
+    Ok(f)
+}
 
 /// The keystore's 256-bit root secret.
 ///
@@ -398,7 +422,8 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), K
     res
 }
 
-/// Deletes temp files left by a crash before rename. Returns how many were removed.
+/// Deletes temp files left by a crash before rename. Call only while holding [`lock`]: then
+/// no live writer has a temp file. Returns how many were removed.
 pub(crate) fn remove_leftovers(dir: &Path) -> Result<usize, KmsError> {
     let mut n = 0;
     for entry in fs::read_dir(dir).map_err(KmsError::io("list keystore dir"))? {

@@ -140,46 +140,45 @@ impl LocalKms {
             .map_err(|_| KmsError::InvalidArgument("account must be 12 digits"))?;
         let dir = config.dir;
         create_dir(&dir)?;
+        // Under the directory's lock: no other process is creating the root secret or writing
+        // a temp file meanwhile.
+        let lock = keystore::lock(&dir)?;
         keystore::remove_leftovers(&dir)?;
         let exists = dir.join(keystore::STORE_FILE).exists();
         let root = config.root_secret.load(exists)?;
         let sealer = Sealer::new(&root);
         drop(root);
-        let file = match keystore::read_store(&dir, &sealer)? {
-            Some(f) => {
-                if f.partition != config.partition || f.region != config.region {
-                    return Err(KmsError::corrupt(
-                        "keystore was created for another partition or Region",
-                    ));
-                }
-                f
-            }
-            None => StoreFile {
-                partition: config.partition,
-                region: config.region,
-                ..StoreFile::default()
+        let state = match load_state(&dir, &sealer, &config.partition, &config.region)? {
+            Some(state) => state,
+            None => State {
+                file: StoreFile {
+                    partition: config.partition,
+                    region: config.region,
+                    ..StoreFile::default()
+                },
+                ciphers: HashMap::new(),
             },
         };
-        let mut ciphers = HashMap::new();
-        for k in &file.keys {
-            let mut v = Vec::with_capacity(k.versions.len());
-            for (i, rec) in k.versions.iter().enumerate() {
-                let version =
-                    u32::try_from(i + 1).map_err(|_| KmsError::corrupt("too many key versions"))?;
-                v.push(sealer.open_master(&k.id, version, rec)?);
-            }
-            if v.is_empty() || Uuid::parse_str(&k.id).is_err() {
-                return Err(KmsError::corrupt("key record without material or id"));
-            }
-            ciphers.insert(k.id.clone(), v);
-        }
+        drop(lock);
         Ok(LocalKms {
             dir,
             account: config.account,
             requester,
             sealer,
-            state: RwLock::new(State { file, ciphers }),
+            state: RwLock::new(state),
         })
+    }
+
+    /// Replaces the in-memory state with the keystore file as it is on disk now (another
+    /// process may have added keys, aliases or versions since this one read it).
+    fn refresh(&self) -> Result<(), KmsError> {
+        let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(fresh) =
+            load_state(&self.dir, &self.sealer, &st.file.partition, &st.file.region)?
+        {
+            *st = fresh;
+        }
+        Ok(())
     }
 
     /// The keystore directory.
@@ -200,12 +199,19 @@ impl LocalKms {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies `f` to a copy of the keystore, persists it, then publishes it.
+    /// Applies `f` to a copy of the keystore as it is on disk (re-read under the directory's
+    /// lock, so no other process's update is lost), persists it, then publishes it.
     fn mutate<T>(
         &self,
         f: impl FnOnce(&mut StoreFile, &mut Vec<(String, Aes256Gcm)>) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
         let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let _lock = keystore::lock(&self.dir)?;
+        if let Some(fresh) =
+            load_state(&self.dir, &self.sealer, &st.file.partition, &st.file.region)?
+        {
+            *st = fresh;
+        }
         let mut file = st.file.clone();
         let mut new_ciphers = Vec::new();
         let out = f(&mut file, &mut new_ciphers)?;
@@ -317,13 +323,19 @@ impl LocalKms {
                     .ok_or_else(|| KmsError::NotFound(r.to_string()))
             })
         };
-        let st = self.read();
-        match lookup(&st) {
-            Err(KmsError::NotFound(_)) => {}
-            Ok(i) => return Ok((st, i)),
-            Err(e) => return Err(e),
+        for attempt in 0..2 {
+            let st = self.read();
+            match lookup(&st) {
+                Err(KmsError::NotFound(_)) => {}
+                Ok(i) => return Ok((st, i)),
+                Err(e) => return Err(e),
+            }
+            drop(st);
+            if attempt == 0 {
+                // Another process may have created the key or alias since we read the file.
+                self.refresh()?;
+            }
         }
-        drop(st);
         let Some((name, account)) = self.managed_alias(r, requester.account()) else {
             return Err(KmsError::NotFound(r.to_string()));
         };
@@ -428,6 +440,15 @@ impl LocalKms {
     ) -> Result<DecryptedDataKey, KmsError> {
         let h = blob::read_header(blob_bytes)?;
         let id = Uuid::from_bytes(h.key_id).to_string();
+        let known = |st: &State| {
+            st.ciphers
+                .get(&id)
+                .is_some_and(|v| usize::try_from(h.key_version).is_ok_and(|n| n <= v.len()))
+        };
+        if !known(&self.read()) {
+            // A key (or key version) another process made since we read the file.
+            self.refresh()?;
+        }
         let st = self.read();
         let k = st
             .file
@@ -704,6 +725,37 @@ impl LocalKms {
             Ok(())
         })
     }
+}
+
+/// Reads, authenticates and unwraps the keystore file of `dir`; `None` if there is none yet.
+fn load_state(
+    dir: &Path,
+    sealer: &Sealer,
+    partition: &str,
+    region: &str,
+) -> Result<Option<State>, KmsError> {
+    let Some(file) = keystore::read_store(dir, sealer)? else {
+        return Ok(None);
+    };
+    if file.partition != partition || file.region != region {
+        return Err(KmsError::corrupt(
+            "keystore was created for another partition or Region",
+        ));
+    }
+    let mut ciphers = HashMap::new();
+    for k in &file.keys {
+        let mut v = Vec::with_capacity(k.versions.len());
+        for (i, rec) in k.versions.iter().enumerate() {
+            let version =
+                u32::try_from(i + 1).map_err(|_| KmsError::corrupt("too many key versions"))?;
+            v.push(sealer.open_master(&k.id, version, rec)?);
+        }
+        if v.is_empty() || Uuid::parse_str(&k.id).is_err() {
+            return Err(KmsError::corrupt("key record without material or id"));
+        }
+        ciphers.insert(k.id.clone(), v);
+    }
+    Ok(Some(State { file, ciphers }))
 }
 
 fn effective_state(k: &KeyRecord) -> KeyState {

@@ -319,3 +319,95 @@ fn keystore_io_errors_keep_the_os_error() {
     assert!(std::error::Error::source(&err).is_none());
     assert_eq!(err.clone(), err, "a shared Other error equals itself");
 }
+
+/// Eight `LocalKms` instances on one fresh directory (each with its own in-memory state, as
+/// separate processes have; the directory lock is an `flock`, which instances in one process
+/// contend for as processes do) create keys and first-use SSE-S3 data keys at the same time:
+/// every key survives, the managed SSE-S3 key exists once, and every blob any instance
+/// returned opens in a fresh instance — and in every other racing instance.
+#[test]
+fn concurrent_instances_on_one_directory_lose_no_update() {
+    const WRITERS: usize = 8;
+    const KEYS_EACH: usize = 5;
+    let d = tempfile::tempdir().unwrap();
+    let sse_s3 = KeyRef::AliasName(s3seal_kms::SSE_S3_ALIAS.to_owned());
+    let barrier = std::sync::Barrier::new(WRITERS);
+    let (instances, results): (Vec<LocalKms>, Vec<_>) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (barrier, sse_s3, dir) = (&barrier, &sse_s3, d.path());
+                s.spawn(move || {
+                    barrier.wait();
+                    let kms = open(dir);
+                    let requester = kms.requester();
+                    let blob = kms
+                        .generate_data_key(sse_s3, &requester, &ctx())
+                        .unwrap()
+                        .ciphertext_blob;
+                    let arns: Vec<String> = (0..KEYS_EACH)
+                        .map(|i| kms.create_key(&format!("w{w}-{i}")).unwrap().arn)
+                        .collect();
+                    (kms, (blob, arns))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).unzip()
+    });
+    let fresh = open(d.path());
+    let customer_keys: Vec<_> = fresh
+        .list_keys()
+        .into_iter()
+        .filter(|k| !k.aws_managed)
+        .collect();
+    assert_eq!(
+        customer_keys.len(),
+        WRITERS * KEYS_EACH,
+        "a key creation was lost"
+    );
+    let sse_s3_aliases = fresh
+        .list_aliases()
+        .into_iter()
+        .filter(|(_, name, _)| name.ends_with(s3seal_kms::SSE_S3_ALIAS))
+        .count();
+    assert_eq!(
+        sse_s3_aliases, 1,
+        "the managed SSE-S3 key was created more than once"
+    );
+    let requester = fresh.requester();
+    for (blob, arns) in &results {
+        for arn in arns {
+            assert!(customer_keys.iter().any(|k| &k.arn == arn), "{arn} lost");
+        }
+        fresh.decrypt(blob, &ctx(), None).unwrap();
+        for other in &instances {
+            other.decrypt(blob, &ctx(), None).unwrap();
+            other.describe_key(&kref(&arns[0]), &requester).unwrap();
+        }
+    }
+}
+
+/// A temp file of a live writer is never deleted by another instance opening the directory:
+/// opening waits for the lock a writer holds from its temp file to its rename.
+#[test]
+fn opening_never_deletes_a_live_writers_temp_file() {
+    let d = tempfile::tempdir().unwrap();
+    let kms = open(d.path());
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            barrier.wait();
+            for i in 0..50 {
+                kms.create_key(&format!("k{i}")).unwrap();
+            }
+        });
+        let opener = s.spawn(|| {
+            barrier.wait();
+            for _ in 0..50 {
+                drop(open(d.path()));
+            }
+        });
+        writer.join().unwrap();
+        opener.join().unwrap();
+    });
+    assert_eq!(open(d.path()).list_keys().len(), 50);
+}
