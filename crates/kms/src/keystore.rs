@@ -356,13 +356,56 @@ pub(crate) struct StoreFile {
     pub aliases: Vec<AliasRecord>,
 }
 
-/// Reads and authenticates `DIR/keystore.json`; `None` if absent.
-pub(crate) fn read_store(dir: &Path, sealer: &Sealer) -> Result<Option<StoreFile>, KmsError> {
-    let raw = match fs::read(dir.join(STORE_FILE)) {
-        Ok(r) => r,
+/// One version of the keystore file. Every rewrite renames a new file over the old one, so its
+/// inode changes (and with it the stamp), whatever its size and time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: (u64, u64),
+}
+
+impl FileStamp {
+    fn of(meta: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let inode = (0, 0);
+        FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        }
+    }
+}
+
+/// The stamp of `DIR/keystore.json` as it is now; `None` if there is none. One `stat`: cheap
+/// enough to ask before every re-read.
+pub(crate) fn current_stamp(dir: &Path) -> Result<Option<FileStamp>, KmsError> {
+    match fs::metadata(dir.join(STORE_FILE)) {
+        Ok(m) => Ok(Some(FileStamp::of(&m))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(KmsError::io("stat keystore")(e)),
+    }
+}
+
+/// Reads and authenticates `DIR/keystore.json`, with the stamp of the version read; `None` if
+/// absent.
+pub(crate) fn read_store(
+    dir: &Path,
+    sealer: &Sealer,
+) -> Result<Option<(StoreFile, FileStamp)>, KmsError> {
+    let mut f = match File::open(dir.join(STORE_FILE)) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(KmsError::io("read keystore")(e)),
     };
+    let stamp = FileStamp::of(&f.metadata().map_err(KmsError::io("stat keystore"))?);
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut raw).map_err(KmsError::io("read keystore"))?;
     let nl = raw
         .iter()
         .position(|&b| b == b'\n')
@@ -380,17 +423,23 @@ pub(crate) fn read_store(dir: &Path, sealer: &Sealer) -> Result<Option<StoreFile
         ));
     }
     serde_json::from_slice(body)
-        .map(Some)
+        .map(|file| Some((file, stamp)))
         .map_err(|_| KmsError::corrupt("authenticated body is not a keystore"))
 }
 
-/// Atomically replaces `DIR/keystore.json` with `store`.
-pub(crate) fn write_store(dir: &Path, sealer: &Sealer, store: &StoreFile) -> Result<(), KmsError> {
+/// Atomically replaces `DIR/keystore.json` with `store`; returns the stamp of the new file
+/// (exact while the caller holds [`lock`]).
+pub(crate) fn write_store(
+    dir: &Path,
+    sealer: &Sealer,
+    store: &StoreFile,
+) -> Result<FileStamp, KmsError> {
     let body = serde_json::to_vec_pretty(store)
         .map_err(|_| KmsError::corrupt("keystore does not serialize"))?;
     let mut out = format!("{MAGIC_LINE} {}\n", hex::encode(sealer.mac(&body))).into_bytes();
     out.extend_from_slice(&body);
-    write_atomic(dir, STORE_FILE, &out)
+    write_atomic(dir, STORE_FILE, &out)?;
+    current_stamp(dir)?.ok_or_else(|| KmsError::corrupt("keystore vanished after its write"))
 }
 
 /// Temp file, fsync, rename, fsync dir.

@@ -23,7 +23,9 @@ use crate::blob::{self, BlobHeader};
 use crate::context::EncryptionContext;
 use crate::error::KmsError;
 use crate::key_id::{KeyRef, check_account};
-use crate::keystore::{self, AliasRecord, KeyRecord, RootSecretSource, Sealer, StoreFile};
+use crate::keystore::{
+    self, AliasRecord, FileStamp, KeyRecord, RootSecretSource, Sealer, StoreFile,
+};
 use crate::kms::{
     AWS_S3_MANAGED_ALIAS, DecryptedDataKey, GeneratedDataKey, KeyMetadata, KeyState, Kms,
     ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS,
@@ -84,6 +86,8 @@ struct State {
     file: StoreFile,
     /// Expanded master keys by id; version `i + 1` at index `i`.
     ciphers: HashMap<String, Vec<Aes256Gcm>>,
+    /// The version of the keystore file this state was read from (`None`: no file yet).
+    stamp: Option<FileStamp>,
 }
 
 /// The embedded file-backed KMS.
@@ -157,6 +161,7 @@ impl LocalKms {
                     ..StoreFile::default()
                 },
                 ciphers: HashMap::new(),
+                stamp: None,
             },
         };
         drop(lock);
@@ -169,10 +174,18 @@ impl LocalKms {
         })
     }
 
-    /// Replaces the in-memory state with the keystore file as it is on disk now (another
-    /// process may have added keys, aliases or versions since this one read it).
+    /// Replaces the in-memory state with the keystore file as it is on disk now, if it changed
+    /// since it was read (another process may have added keys, aliases or versions): one `stat`
+    /// when it did not.
     fn refresh(&self) -> Result<(), KmsError> {
         let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        self.reload(&mut st)
+    }
+
+    fn reload(&self, st: &mut State) -> Result<(), KmsError> {
+        if keystore::current_stamp(&self.dir)? == st.stamp {
+            return Ok(());
+        }
         if let Some(fresh) =
             load_state(&self.dir, &self.sealer, &st.file.partition, &st.file.region)?
         {
@@ -207,15 +220,11 @@ impl LocalKms {
     ) -> Result<T, KmsError> {
         let mut st = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let _lock = keystore::lock(&self.dir)?;
-        if let Some(fresh) =
-            load_state(&self.dir, &self.sealer, &st.file.partition, &st.file.region)?
-        {
-            *st = fresh;
-        }
+        self.reload(&mut st)?;
         let mut file = st.file.clone();
         let mut new_ciphers = Vec::new();
         let out = f(&mut file, &mut new_ciphers)?;
-        keystore::write_store(&self.dir, &self.sealer, &file)?;
+        st.stamp = Some(keystore::write_store(&self.dir, &self.sealer, &file)?);
         st.file = file;
         for (id, c) in new_ciphers {
             st.ciphers.entry(id).or_default().push(c);
@@ -734,7 +743,7 @@ fn load_state(
     partition: &str,
     region: &str,
 ) -> Result<Option<State>, KmsError> {
-    let Some(file) = keystore::read_store(dir, sealer)? else {
+    let Some((file, stamp)) = keystore::read_store(dir, sealer)? else {
         return Ok(None);
     };
     if file.partition != partition || file.region != region {
@@ -755,7 +764,11 @@ fn load_state(
         }
         ciphers.insert(k.id.clone(), v);
     }
-    Ok(Some(State { file, ciphers }))
+    Ok(Some(State {
+        file,
+        ciphers,
+        stamp: Some(stamp),
+    }))
 }
 
 fn effective_state(k: &KeyRecord) -> KeyState {

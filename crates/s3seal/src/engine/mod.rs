@@ -147,17 +147,16 @@ fn to_usize(v: u64) -> Result<usize, EngineError> {
 
 /// What the policy layer needs to know of a stored object's encryption.
 fn stored_encryption(env: &ObjectEnvelope) -> Result<StoredEncryption, EngineError> {
-    let context = || env.context.clone();
     Ok(match env.mode {
         Mode::SseS3 => StoredEncryption::SseS3,
         Mode::SseKms => StoredEncryption::SseKms {
             key_arn: env.key_arn.clone(),
-            context: context(),
+            context: env.context.clone(),
             bucket_key: env.bucket_key,
         },
         Mode::DsseKms => StoredEncryption::DsseKms {
             key_arn: env.key_arn.clone(),
-            context: context(),
+            context: env.context.clone(),
         },
         Mode::SseC => {
             let v: &[u8; 64] = env

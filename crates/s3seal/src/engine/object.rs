@@ -148,7 +148,7 @@ impl Engine {
             inner: body,
             md5: md5_etag(env.mode).then(Md5::new),
             count: 0,
-            failed: None,
+            body_failed: false,
         };
         self.pool.install(|| -> Result<(), EngineError> {
             let mut enc = keys
@@ -339,16 +339,15 @@ struct CountingReader<R> {
     inner: R,
     md5: Option<Md5>,
     count: u64,
-    failed: Option<std::io::ErrorKind>,
+    body_failed: bool,
 }
 
 impl<R> CountingReader<R> {
-    /// The engine error of a failed copy from this reader: the body's if reading failed.
+    /// The engine error of a failed copy from this reader: the client's if reading the body
+    /// failed, the server's (the output) otherwise.
     fn classify(&self, e: std::io::Error) -> EngineError {
-        if self.failed.is_some() {
+        if self.body_failed {
             EngineError::IncompleteBody(e.into())
-        } else if e.kind() == std::io::ErrorKind::InvalidData {
-            EngineError::Integrity
         } else {
             e.into()
         }
@@ -358,9 +357,7 @@ impl<R> CountingReader<R> {
 impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf).inspect_err(|e| {
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                self.failed = Some(e.kind());
-            }
+            self.body_failed |= e.kind() != std::io::ErrorKind::Interrupted;
         })?;
         self.count += n as u64;
         if let Some(h) = &mut self.md5 {
