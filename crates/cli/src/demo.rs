@@ -412,7 +412,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     println!(
         "\n4. rewrap (UpdateObjectEncryption): SSE-KMS object moved to the second key, no data rewritten"
     );
-    let (_, sealed_path) = home.read_object("demo-bucket", "sse-kms")?;
+    let sealed_path = home.store().open_object("demo-bucket", "sse-kms")?.path;
     let before = std::fs::read(&sealed_path).map_err(CliError::io("read"))?;
     let rf = flags(Some("aws:kms"), Some(&k2.arn), Some(false), None);
     if let Some(h) = c.ok(
@@ -456,7 +456,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
             None,
         ),
     );
-    let (_, tampered) = home.read_object("demo-bucket", "tampered")?;
+    let tampered = home.store().open_object("demo-bucket", "tampered")?.path;
     let mut bytes = std::fs::read(&tampered).map_err(CliError::io("read"))?;
     let _ = std::fs::remove_file(&out);
     let mid = bytes.len() / 2;
@@ -572,7 +572,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     );
     c.check(
         "nothing stored by refused requests",
-        home.read_object("demo-bucket", "refused").is_err(),
+        home.store().open_object("demo-bucket", "refused").is_err(),
     );
 
     println!("\n7. a self-contained sealed file (encrypt / decrypt)");

@@ -74,18 +74,6 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
-/// Writes `bytes` to `dest` atomically.
-///
-/// # Errors
-/// As [`AtomicFile::create`] and [`AtomicFile::commit`].
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::create(dest)?;
-    f.file()
-        .write_all(bytes)
-        .map_err(CliError::io(format!("write {}", dest.display())))?;
-    f.commit()
-}
-
 /// Where a command writes: standard output, or a file written atomically.
 #[derive(Debug)]
 pub enum Output {

@@ -46,15 +46,12 @@ fn find(home: impl FnOnce() -> Result<Home>, what: &str) -> Result<Found> {
     let (bucket, key) = split_object(what)
         .map_err(|_| CliError::Usage(format!("{what}: no such file, and not BUCKET/KEY")))?;
     let home = home()?;
-    let (envelope, sealed) = home.read_object(bucket, key)?;
-    let sealed_len = std::fs::metadata(&sealed)
-        .map_err(CliError::io(format!("stat {}", sealed.display())))?
-        .len();
+    let obj = home.store().open_object(bucket, key)?;
     Ok(Found {
         source: format!("{bucket}/{key} in {}", home.dir().display()),
         container: "stored object",
-        envelope,
-        sealed_len,
+        envelope: obj.envelope,
+        sealed_len: obj.len,
     })
 }
 

@@ -1,6 +1,5 @@
 //! `put`, `get`, `head`, `copy`, `rewrap`: S3 object operations against the local store.
 
-use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -11,7 +10,7 @@ use s3seal::policy::headers::names;
 use s3seal::{Engine, ObjectEnvelope, Request, StoredObject, parse_range};
 
 use crate::error::{CliError, Result};
-use crate::fsio::{AtomicFile, Output, open_input, read_full, write_atomic};
+use crate::fsio::{Output, open_input, read_full};
 use crate::headers::{EncryptionFlags, add_customer_key, read_headers};
 use crate::progress::bytes_bar;
 use crate::store::{Home, split_object};
@@ -53,12 +52,6 @@ pub fn print_headers(h: &HeaderMap) {
     }
 }
 
-/// Stores an object: `.sealed` (already written to `sealed`) then `.env`, each atomically.
-fn publish(sealed: AtomicFile, env_path: &Path, envelope: &[u8]) -> Result<()> {
-    sealed.commit()?;
-    write_atomic(env_path, envelope)
-}
-
 /// PutObject (or a multipart upload) of `input` (`None`/`-` = standard input) to `BUCKET/KEY`.
 ///
 /// # Errors
@@ -77,7 +70,6 @@ pub fn put(
     let (reader, len) = open_input(input)?;
     let bar = bytes_bar(len, opts.quiet, "put");
     let reader = bar.wrap_read(reader);
-    let (sealed_path, env_path) = home.object_paths(bucket_name, key, true)?;
     let multipart = match (opts.part_size, len) {
         (Some(ps), Some(len)) => len > ps,
         (Some(_), None) => true,
@@ -91,19 +83,17 @@ pub fn put(
             Box::new(reader),
             ps,
             opts.workers.max(1),
-            &sealed_path,
-            &env_path,
         )
     } else {
-        let mut out = AtomicFile::create(&sealed_path)?;
+        let store = home.store();
+        let mut out = store.new_data()?;
         let (_, env_bytes, resp) = {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, out.file());
             let r = engine.put_object_stream(&req, reader, &mut w)?;
-            w.flush()
-                .map_err(CliError::io(format!("write {}", sealed_path.display())))?;
+            w.flush().map_err(CliError::io("write the new object"))?;
             r
         };
-        publish(out, &env_path, &env_bytes)?;
+        store.publish(bucket_name, key, &env_bytes, out)?;
         Ok(resp)
     };
     bar.finish_and_clear();
@@ -155,11 +145,8 @@ fn next_part(feed: &Mutex<PartFeed>, part_size: usize) -> Result<Option<(u32, Ve
 }
 
 /// CreateMultipartUpload, UploadPart × N (up to `workers` parts sealed at once, read in order),
-/// CompleteMultipartUpload; parts are staged under `uploads/` and concatenated in part order.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one internal call site; a struct would only rename them"
-)]
+/// CompleteMultipartUpload; parts are staged in the store's scratch space and concatenated in
+/// part order into the new object.
 fn put_multipart(
     home: &Home,
     engine: &Engine,
@@ -167,16 +154,12 @@ fn put_multipart(
     reader: Box<dyn Read + Send>,
     part_size: u64,
     workers: usize,
-    sealed_path: &Path,
-    env_path: &Path,
 ) -> Result<HeaderMap> {
     let ps = usize::try_from(part_size)
         .map_err(|_| CliError::Usage("--part-size too large".to_owned()))?;
     let upload = engine.create_multipart_upload(req)?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!("{}-", hex::encode(upload.envelope.object_id)))
-        .tempdir_in(home.uploads_dir(&req.bucket.name)?)
-        .map_err(CliError::io("create the upload directory"))?;
+    let store = home.store();
+    let staging = store.staging()?;
     // Encryption is chosen at CreateMultipartUpload: UploadPart takes only the SSE-C triple,
     // CompleteMultipartUpload no encryption header at all.
     let mut part_headers = HeaderMap::new();
@@ -205,9 +188,10 @@ fn put_multipart(
         while let Some((n, data)) = next_part(feed, ps)? {
             let part = engine.upload_part(&part_req, &upload.envelope_bytes, n, &data)?;
             drop(data);
-            let path = staging.path().join(format!("part-{n:05}"));
-            std::fs::write(&path, &part.sealed)
-                .map_err(CliError::io(format!("write {}", path.display())))?;
+            staging
+                .create_part(n)?
+                .write_all(&part.sealed)
+                .map_err(CliError::io(format!("write staged part {n}")))?;
             feed.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .parts
@@ -237,20 +221,13 @@ fn put_multipart(
     feed.parts.sort_unstable_by_key(|p| p.part_number);
     let (_, env_bytes, headers) =
         engine.complete_multipart_upload(&complete_req, &upload.envelope_bytes, &feed.parts)?;
-    let mut out = AtomicFile::create(sealed_path)?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, out.file());
-        for n in feed.parts.iter().map(|p| p.part_number) {
-            let path = staging.path().join(format!("part-{n:05}"));
-            let mut f =
-                File::open(&path).map_err(CliError::io(format!("read {}", path.display())))?;
-            std::io::copy(&mut f, &mut w)
-                .map_err(CliError::io(format!("write {}", sealed_path.display())))?;
-        }
-        w.flush()
-            .map_err(CliError::io(format!("write {}", sealed_path.display())))?;
+    let mut out = store.new_data()?;
+    for n in feed.parts.iter().map(|p| p.part_number) {
+        std::io::copy(&mut staging.open_part(n)?, out.file()).map_err(CliError::io(format!(
+            "copy staged part {n} into the new object"
+        )))?;
     }
-    publish(out, env_path, &env_bytes)?;
+    store.publish(&req.bucket.name, req.key, &env_bytes, out)?;
     Ok(headers)
 }
 
@@ -270,20 +247,18 @@ pub fn get(
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
-    let (env_bytes, sealed_path) = home.read_object(bucket_name, key)?;
+    let mut obj = home.store().open_object(bucket_name, key)?;
+    let env_bytes = std::mem::take(&mut obj.envelope);
     let headers = read_headers(key_file)?;
     let req = request(&bucket, key, &headers);
-    let open_sealed = || {
-        File::open(&sealed_path).map_err(CliError::io(format!("read {}", sealed_path.display())))
-    };
     match range {
         Some(r) => {
             let env = ObjectEnvelope::from_bytes(&env_bytes).map_err(s3seal::EngineError::from)?;
             let range = parse_range(r, env.plaintext_len)?;
             let mut sealed = Vec::new();
-            open_sealed()?
+            obj.data
                 .read_to_end(&mut sealed)
-                .map_err(CliError::io(format!("read {}", sealed_path.display())))?;
+                .map_err(CliError::io(format!("read {}", obj.path.display())))?;
             let opened = engine.get_object(&req, &env_bytes, &sealed, Some(range))?;
             let mut out = Output::open(output)?;
             {
@@ -296,10 +271,8 @@ pub fn get(
             Ok(opened.headers)
         }
         None => {
-            let f = open_sealed()?;
-            let len = f.metadata().ok().map(|m| m.len());
-            let bar = bytes_bar(len, quiet, "get");
-            let reader = bar.wrap_read(BufReader::with_capacity(1 << 20, f));
+            let bar = bytes_bar(Some(obj.len), quiet, "get");
+            let reader = bar.wrap_read(BufReader::with_capacity(1 << 20, obj.data));
             let mut out = Output::open(output)?;
             let h = {
                 let mut w = out.writer();
@@ -326,9 +299,9 @@ pub fn head(
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
-    let (env_bytes, _) = home.read_object(bucket_name, key)?;
+    let obj = home.store().open_object(bucket_name, key)?;
     let headers = read_headers(key_file)?;
-    Ok(engine.head_object(&request(&bucket, key, &headers), &env_bytes)?)
+    Ok(engine.head_object(&request(&bucket, key, &headers), &obj.envelope)?)
 }
 
 /// CopyObject from `src` to `dst` (both `BUCKET/KEY`).
@@ -347,9 +320,7 @@ pub fn copy(
     let (dst_bucket_name, dst_key) = split_object(dst)?;
     let src_bucket = home.bucket(src_bucket_name)?;
     let dst_bucket = home.bucket(dst_bucket_name)?;
-    let (src_env, src_sealed_path) = home.read_object(src_bucket_name, src_key)?;
-    let src_sealed = std::fs::read(&src_sealed_path)
-        .map_err(CliError::io(format!("read {}", src_sealed_path.display())))?;
+    let (src_env, src_sealed) = home.store().read_object(src_bucket_name, src_key)?;
     let mut headers = flags.headers()?;
     if let Some(p) = copy_key_file {
         add_customer_key(&mut headers, p, true)?;
@@ -363,12 +334,12 @@ pub fn copy(
             sealed: &src_sealed,
         },
     )?;
-    let (sealed_path, env_path) = home.object_paths(dst_bucket_name, dst_key, true)?;
-    let mut out = AtomicFile::create(&sealed_path)?;
+    let store = home.store();
+    let mut out = store.new_data()?;
     out.file()
         .write_all(&written.sealed)
-        .map_err(CliError::io(format!("write {}", sealed_path.display())))?;
-    publish(out, &env_path, &written.envelope_bytes)?;
+        .map_err(CliError::io("write the new object"))?;
+    store.publish(dst_bucket_name, dst_key, &written.envelope_bytes, out)?;
     Ok(written.headers)
 }
 
@@ -385,10 +356,10 @@ pub fn rewrap(
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
-    let (env_bytes, _) = home.read_object(bucket_name, key)?;
+    let env_bytes = home.store().open_object(bucket_name, key)?.envelope;
     let headers = flags.headers()?;
     let (_, new_env, h) = engine.rewrap(&request(&bucket, key, &headers), &env_bytes)?;
-    let (_, env_path) = home.object_paths(bucket_name, key, false)?;
-    write_atomic(&env_path, &new_env)?;
+    home.store()
+        .replace_envelope(bucket_name, key, &env_bytes, &new_env)?;
     Ok(h)
 }

@@ -350,9 +350,9 @@ fn put_from_stdin_and_multipart() {
     let v: serde_json::Value = serde_json::from_str(&i).unwrap();
     assert_eq!(v["parts"].as_array().unwrap().len(), 3);
     assert_eq!(v["mode"], "SSE-KMS");
-    // Nothing left in the uploads directory.
-    let uploads = env.path("home/buckets/bkt/uploads");
-    assert_eq!(std::fs::read_dir(uploads).unwrap().count(), 0);
+    // Nothing left in the scratch space (staged parts, unpublished data).
+    let scratch = env.path("home/tmp");
+    assert_eq!(std::fs::read_dir(scratch).unwrap().count(), 0);
 
     // Multipart SSE-C from standard input.
     let key = env.write("c.key", &[3u8; 32]);
@@ -456,11 +456,13 @@ fn s3_refusals_store_nothing() {
     ]);
     assert!(e.contains("InvalidArgument"), "{e}");
     assert!(env.err(&["head", "bkt/x"]).contains("NoSuchKey"));
-    // Only the bucket files: no temporary files left.
-    let objects: Vec<_> = std::fs::read_dir(env.path("home/buckets/bkt/objects"))
-        .unwrap()
-        .collect();
-    assert!(objects.is_empty(), "{objects:?}");
+    // Only the bucket files: no object and no temporary files left.
+    for dir in ["home/buckets/bkt/objects", "home/tmp"] {
+        let left: Vec<_> = std::fs::read_dir(env.path(dir))
+            .map(|d| d.collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{dir}: {left:?}");
+    }
 }
 
 #[test]
@@ -531,15 +533,26 @@ fn ranges() {
     }
 }
 
+/// The one data file of object `key` in bucket `bkt` (`s3seal-store` layout: one directory per
+/// key, its sealed bytes in `ID.data`).
+fn data_file(env: &Env, key: &str) -> std::path::PathBuf {
+    let dir = env.path("home/buckets/bkt/objects").join(hex::encode(key));
+    let data: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "data"))
+        .collect();
+    assert_eq!(data.len(), 1, "{data:?}");
+    data[0].clone()
+}
+
 #[test]
 fn tampered_and_truncated_objects() {
     let env = Env::with_bucket();
     let data = pattern(500_000, 5);
     let f = env.write("in", &data);
     env.ok(&["put", "bkt/t", s(&f), "--sse", "aws:kms"]);
-    let sealed = env
-        .path("home/buckets/bkt/objects")
-        .join(format!("{}.sealed", hex::encode("t")));
+    let sealed = data_file(&env, "t");
     let orig = std::fs::read(&sealed).unwrap();
     let o = env.path("out");
     let mut bytes = orig.clone();
@@ -578,16 +591,14 @@ fn tampered_and_truncated_objects() {
     // An envelope moved to another key.
     std::fs::write(&sealed, &orig).unwrap();
     let dir = env.path("home/buckets/bkt/objects");
-    std::fs::copy(
-        dir.join(format!("{}.sealed", hex::encode("t"))),
-        dir.join(format!("{}.sealed", hex::encode("u"))),
-    )
-    .unwrap();
-    std::fs::copy(
-        dir.join(format!("{}.env", hex::encode("t"))),
-        dir.join(format!("{}.env", hex::encode("u"))),
-    )
-    .unwrap();
+    let (t, u) = (dir.join(hex::encode("t")), dir.join(hex::encode("u")));
+    std::fs::create_dir(&u).unwrap();
+    for f in [
+        std::path::PathBuf::from("current"),
+        sealed.file_name().unwrap().into(),
+    ] {
+        std::fs::copy(t.join(&f), u.join(&f)).unwrap();
+    }
     assert!(
         env.err(&["get", "bkt/u", "-o", s(&o)])
             .contains("InternalError")
@@ -672,12 +683,12 @@ fn rewrap_in_place() {
         "alias/demo",
     ]);
     env.ok(&["put", "bkt/s3", s(&f), "--sse", "AES256"]);
-    let sealed = env
-        .path("home/buckets/bkt/objects")
-        .join(format!("{}.sealed", hex::encode("k")));
+    let sealed = data_file(&env, "k");
     let before = std::fs::read(&sealed).unwrap();
     let out = env.ok(&["rewrap", "bkt/k", "--kms-key", "alias/second"]);
     assert!(out.contains(&arn2), "{out}");
+    // The same data file, untouched: only the pointer with the envelope was replaced.
+    assert_eq!(data_file(&env, "k"), sealed);
     assert_eq!(std::fs::read(&sealed).unwrap(), before);
     assert_eq!(env.run(&["get", "bkt/k"]).stdout, data);
     // SSE-S3 -> SSE-KMS.
