@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 
 use cap_std::fs::{Dir, OpenOptions};
 
-use crate::StoreError;
+use crate::{StoreError, failpoint};
 
 /// A fresh random name: `prefix` then 32 hex digits.
 pub(crate) fn random_name(prefix: &str) -> Result<String, StoreError> {
@@ -49,8 +49,10 @@ pub(crate) fn write_atomic(
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .map_err(StoreError::io(format!("write {what}")))?;
+        failpoint::hit("atomic:temp-written")?;
         dir.rename(&tmp, dir, name)
             .map_err(StoreError::io(format!("rename {what}")))?;
+        failpoint::hit("atomic:renamed")?;
         sync_dir(dir, what)
     })();
     if result.is_err() {

@@ -3,6 +3,10 @@
 
 mod bucket;
 mod error;
+#[cfg(feature = "failpoints")]
+pub mod failpoint;
+#[cfg(not(feature = "failpoints"))]
+mod failpoint;
 mod fsx;
 mod object;
 mod scratch;
@@ -59,8 +63,20 @@ impl Store {
             buckets: open("buckets")?,
             scratch: open("tmp")?,
         };
-        scratch::remove_stale(&store.scratch, &store.path.join("tmp"))?;
+        store.remove_stale_scratch(STALE_AFTER)?;
         Ok(store)
+    }
+
+    /// Removes the scratch entries of dead writers (unlocked) older than `older_than`; returns
+    /// how many. [`Store::open`] does this with [`STALE_AFTER`].
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if the scratch space cannot be listed.
+    pub fn remove_stale_scratch(
+        &self,
+        older_than: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        scratch::remove_stale(&self.scratch, &self.path.join("tmp"), older_than)
     }
 
     /// The home directory.

@@ -34,7 +34,7 @@ use cap_std::fs::Dir;
 
 use crate::fsx::{lock, random_name, read_bounded, sync_dir, write_atomic};
 use crate::scratch::NewData;
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, failpoint};
 
 /// Largest pointer file read back: an envelope is bounded by its format (fields of at most
 /// 32 KiB, at most 10,000 manifest entries of 26 bytes), well below this.
@@ -182,6 +182,7 @@ impl Store {
         data.file
             .sync_all()
             .map_err(StoreError::io(format!("fsync new data of {rel}")))?;
+        failpoint::hit("publish:data-synced")?;
         let dir = self.object_dir(bucket, key, true)?;
         let _lock = lock(&dir, LOCK, &rel)?;
         let name = random_name("")? + DATA_SUFFIX;
@@ -189,7 +190,8 @@ impl Store {
             .rename(&data.name, &dir, &name)
             .map_err(StoreError::io(format!("move new data into {rel}")))?;
         data.published = true;
-        let written = encode_pointer(&name, envelope)
+        let written = failpoint::hit("publish:data-moved")
+            .and_then(|()| encode_pointer(&name, envelope))
             .and_then(|p| write_atomic(&dir, POINTER, &p, &format!("{rel}/{POINTER}")));
         if let Err(e) = written {
             let _ = dir.remove_file(&name);

@@ -141,9 +141,13 @@ fn unlocked(file: &std::fs::File) -> bool {
     }
 }
 
-/// Removes the scratch entries of dead writers: unlocked and older than [`STALE_AFTER`].
+/// Removes the scratch entries of dead writers: unlocked and older than `older_than`.
 /// Returns how many were removed.
-pub(crate) fn remove_stale(scratch: &Dir, path: &std::path::Path) -> Result<usize, StoreError> {
+pub(crate) fn remove_stale(
+    scratch: &Dir,
+    path: &std::path::Path,
+    older_than: Duration,
+) -> Result<usize, StoreError> {
     let mut removed = 0;
     let what = format!("list {}", path.display());
     for entry in scratch.entries().map_err(StoreError::io(what.clone()))? {
@@ -154,7 +158,7 @@ pub(crate) fn remove_stale(scratch: &Dir, path: &std::path::Path) -> Result<usiz
             .modified()
             .ok()
             .and_then(|m| m.into_std().elapsed().ok())
-            .is_some_and(|age| age >= STALE_AFTER);
+            .is_some_and(|age| age >= older_than);
         if !old {
             continue;
         }
