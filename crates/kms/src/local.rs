@@ -286,7 +286,10 @@ impl LocalKms {
     }
 
     /// Applies `f` to a copy of the keystore as it is on disk (re-read under the directory's
-    /// lock, so no other process's update is lost), persists it, then publishes it.
+    /// lock, so no other process's update is lost), persists it with the next generation,
+    /// publishes it, then records the generation in `keystore.generation`. An error writing
+    /// that record is returned although the change itself is durable (and in the state); the
+    /// next open or change records it.
     fn mutate<T>(
         &self,
         f: impl FnOnce(&mut StoreFile, &mut Vec<(String, Aes256Gcm)>) -> Result<T, KmsError>,
