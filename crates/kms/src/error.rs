@@ -150,15 +150,7 @@ pub enum KeystoreError {
     /// the home holds objects; `generation` is `None`), or `keystore.generation` records that
     /// one was written (`generation` is the number it records). Creating a new empty keystore
     /// would orphan every object sealed under the old one's keys.
-    #[error(
-        "keystore.json is missing but {}: restore keystore.json from backup (it needs the \
-         root.key it was written with); a new empty keystore would orphan every object sealed \
-         under its keys",
-        .generation.map_or_else(
-            || "this home holds objects".to_owned(),
-            |g| format!("keystore.generation records that generation {g} of it was written"),
-        )
-    )]
+    #[error("{}", missing_message(*.generation))]
     Missing {
         /// The generation `keystore.generation` records, if that is how the loss was noticed.
         generation: Option<u64>,
@@ -179,6 +171,19 @@ pub enum KeystoreError {
         /// The newest generation written, as `keystore.generation` records it.
         recorded: u64,
     },
+}
+
+fn missing_message(generation: Option<u64>) -> String {
+    let restore = "restore keystore.json from backup (it needs the root.key it was written \
+                   with); a new empty keystore would orphan every object sealed under its keys";
+    match generation {
+        None => format!("keystore.json is missing but this home holds objects: {restore}"),
+        Some(g) => format!(
+            "keystore.json is missing but keystore.generation records that generation {g} of \
+             it was written: {restore}; to start an empty keystore on purpose, open once with \
+             rollback accepted (LocalKmsConfig::accept_rollback)"
+        ),
+    }
 }
 
 impl KeystoreError {

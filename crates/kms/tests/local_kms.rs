@@ -483,7 +483,17 @@ fn require_existing_refuses_a_missing_keystore_and_creates_nothing() {
         "{err:?}"
     );
     assert!(err.to_string().contains("generation 1"), "{err}");
+    assert!(err.to_string().contains("accept_rollback"), "{err}");
     assert!(!home.join("keystore.json").exists());
+    // Starting over on purpose: accept once, then it is an ordinary (empty) keystore.
+    let kms = LocalKms::open(file_cfg(&home).accept_rollback(true)).unwrap();
+    assert!(kms.list_keys().is_empty());
+    kms.create_key("fresh").unwrap();
+    drop(kms);
+    assert_eq!(
+        LocalKms::open(file_cfg(&home)).unwrap().list_keys().len(),
+        1
+    );
 }
 
 #[test]
