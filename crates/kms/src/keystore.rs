@@ -54,7 +54,10 @@
 //! [`LocalKmsConfig::accept_rollback`](crate::LocalKmsConfig::accept_rollback), which
 //! records the keystore's generation as found (and rewrites a damaged record). The record
 //! detects a rollback of `keystore.json` alone; restoring the whole directory from an older
-//! backup (both files) is a consistent older state and is not detected, nor is deleting both.
+//! backup (both files) is a consistent older state and is not detected, nor is deleting the
+//! record (it is recreated from the keystore at the next open; a forged lower number fails
+//! its MAC). Versions before generations refuse a keystore that has the field (their body
+//! parser denies unknown fields): going back to one needs the field removed and re-MACed.
 //!
 //! # Concurrency and crash safety
 //! Processes sharing a directory serialize on an exclusive `flock` of `DIR/keystore.lock`
