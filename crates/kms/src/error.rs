@@ -141,9 +141,49 @@ pub enum KeystoreError {
     /// the one it was written with).
     #[error("keystore is corrupt: {0}")]
     Corrupt(&'static str),
-    /// The root secret is missing, malformed, or refused (all-zero).
+    /// The root secret is missing, malformed, or refused (all-zero), or `root.key` is not a
+    /// regular file.
     #[error("keystore root secret unusable: {0}")]
     RootSecret(&'static str),
+    /// `keystore.json` is missing where one must exist: the caller required an existing keystore
+    /// ([`LocalKmsConfig::require_existing`](crate::LocalKmsConfig::require_existing), set when
+    /// the home holds objects; `generation` is `None`), or `keystore.generation` records that
+    /// one was written (`generation` is the number it records). Creating a new empty keystore
+    /// would orphan every object sealed under the old one's keys.
+    #[error("{}", missing_message(*.generation))]
+    Missing {
+        /// The generation `keystore.generation` records, if that is how the loss was noticed.
+        generation: Option<u64>,
+    },
+    /// `keystore.json` is older than the newest version written: an older copy was restored
+    /// over it, so keys, aliases or versions made since then are gone. Restore the newest
+    /// backup of `keystore.json`; if the older copy was restored on purpose, open once with
+    /// [`LocalKmsConfig::accept_rollback`](crate::LocalKmsConfig::accept_rollback).
+    #[error(
+        "keystore.json is generation {found} but generation {recorded} was written \
+         (keystore.generation): it was rolled back, and keys created since then are gone; \
+         restore the newest backup of keystore.json, or, if this older copy was restored on \
+         purpose, open it once with rollback accepted (LocalKmsConfig::accept_rollback)"
+    )]
+    RolledBack {
+        /// The generation of `keystore.json` as found.
+        found: u64,
+        /// The newest generation written, as `keystore.generation` records it.
+        recorded: u64,
+    },
+}
+
+fn missing_message(generation: Option<u64>) -> String {
+    let restore = "restore keystore.json from backup (it needs the root.key it was written \
+                   with); a new empty keystore would orphan every object sealed under its keys";
+    match generation {
+        None => format!("keystore.json is missing but this home holds objects: {restore}"),
+        Some(g) => format!(
+            "keystore.json is missing but keystore.generation records that generation {g} of \
+             it was written: {restore}; to start an empty keystore on purpose, open once with \
+             rollback accepted (LocalKmsConfig::accept_rollback)"
+        ),
+    }
 }
 
 impl KeystoreError {

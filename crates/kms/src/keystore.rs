@@ -1,42 +1,86 @@
 //! The on-disk keystore of [`crate::LocalKms`]: the root secret, the keystore file's format and
-//! its atomic replacement.
+//! its atomic replacement, and the generation record that detects a rolled-back keystore.
+//!
+//! # Files in the keystore directory `DIR`
+//! | file | what |
+//! |---|---|
+//! | `root.key` | the root secret (unless it comes from the environment), 0600 |
+//! | `keystore.json` | the keys and aliases, MACed (below) |
+//! | `keystore.generation` | the newest keystore generation written, MACed (below) |
+//! | `keystore.lock` | empty; its `flock` serializes opening and changes |
+//! | `.keystore.json.tmp-PID-RANDOM` | a write in progress (or a dead writer's leftover) |
 //!
 //! # Root secret
 //! 32 random bytes from the environment variable (hex or base64; default `S3SEAL_ROOT_KEY`) or
 //! from a file (default `DIR/root.key`, 64 hex digits), created 0600 with `O_EXCL` on first use.
-//! An all-zero secret is refused, and so is a root file with any permission for group or others. A missing
-//! root file next to an existing keystore is an error, never a silent new secret (which would
-//! orphan every key).
+//! An all-zero secret is refused, and so is a root path that is not a regular file (checked
+//! first: a directory is reported as one) or a root file with any permission for group or
+//! others. A missing root file next to an existing keystore is an error that says to restore
+//! it, never a silent new secret (which would orphan every key).
 //!
 //! # Keystore file (`DIR/keystore.json`)
 //! ```text
 //! S3SEAL-KEYSTORE 1 <64 hex: HMAC-SHA256(mac_key, "S3SEAL-KEYSTORE 1\n" ‖ body)>\n
-//! <body: JSON, see `StoreFile`>
+//! <body: JSON object, see `StoreFile`>
 //! ```
-//! The MAC covers the body bytes as read. `wrap_key` and `mac_key` are HKDF-SHA256 expansions of
-//! the root secret (info `s3seal keystore v1 wrap` / `… mac`). Each master key version is stored
-//! as hex of `nonce(12) ‖ AES-256-GCM(wrap_key, key(32)) ‖ tag(16)`, AAD
+//! Body fields: `generation` (u64, incremented by every write; absent in files written before
+//! it existed, read as 0), `partition`, `region`, `keys` (`id`, `account`, `description`,
+//! `state`, `aws_managed`, `created`, `deletion`, `last_rotated`, `versions`), `aliases`
+//! (`account`, `name` without `alias/`, `key_id`).
+//! The MAC covers the body bytes as read. `wrap_key`, `mac_key` and `generation_key` are
+//! HKDF-SHA256 expansions of the root secret (no salt; info `s3seal keystore v1 wrap` /
+//! `… mac` / `… generation`). Each master key version is stored as hex of
+//! `nonce(12) ‖ AES-256-GCM(wrap_key, key(32)) ‖ tag(16)`, AAD
 //! `"s3seal master key v1" ‖ key id ‖ u32 BE version`.
+//!
+//! # Generation record (`DIR/keystore.generation`)
+//! One line of ASCII, at most 4096 bytes read:
+//! ```text
+//! S3SEAL-KEYSTORE-GENERATION 1 <G: decimal u64> <64 hex: HMAC-SHA256(generation_key,
+//!     "S3SEAL-KEYSTORE-GENERATION 1\n" ‖ u64 BE G)>\n
+//! ```
+//! (one line; fields separated by one space). `G` is the newest `generation` of
+//! `keystore.json` ever written in this directory. Every change writes `keystore.json`
+//! (generation `G + 1`) and *then* this file, both atomically and under the lock. So:
+//! - keystore generation ≥ `G`: normal, or a crash between the two writes; the record is
+//!   brought up to date at the next open;
+//! - keystore generation < `G`: an older `keystore.json` was put back (keys created since are
+//!   gone): refused ([`KeystoreError::RolledBack`]);
+//! - no `keystore.json` but `G` > 0: refused ([`KeystoreError::Missing`]);
+//! - no record (a directory from before generations existed, or a fresh one): accepted, and
+//!   recorded at the next open or write.
+//!
+//! An operator who restored an older `keystore.json` on purpose opens once with
+//! [`LocalKmsConfig::accept_rollback`](crate::LocalKmsConfig::accept_rollback), which
+//! records the keystore's generation as found (and rewrites a damaged record). The record
+//! detects a rollback of `keystore.json` alone; restoring the whole directory from an older
+//! backup (both files) is a consistent older state and is not detected, nor is deleting the
+//! record (it is recreated from the keystore at the next open; a forged lower number fails
+//! its MAC). Versions before generations refuse a keystore that has the field (their body
+//! parser denies unknown fields): going back to one needs the field removed and re-MACed.
 //!
 //! # Concurrency and crash safety
 //! Processes sharing a directory serialize on an exclusive `flock` of `DIR/keystore.lock`
-//! ([`lock`]): opening (root secret creation, leftover cleanup, first read) and every change
-//! (re-read the file under the lock, apply the change, write) happen under it, so no update is
-//! lost and the managed keys are created exactly once. Every change rewrites the whole file:
-//! write to `.keystore.json.tmp-PID-RANDOM`, fsync it, rename it over `keystore.json`, fsync
-//! the directory. A crash before the rename leaves the old file intact plus a temp file; since
-//! a writer holds the lock from creating its temp file to the rename, a temp file seen by a
-//! holder of the lock is a dead writer's, and the next open deletes it.
+//! (`lock`): opening (root secret creation, leftover cleanup, first read, generation check)
+//! and every change (re-read the file under the lock, apply the change, write the keystore,
+//! then the generation record) happen under it, so no update is lost and the managed keys are
+//! created exactly once. Every change rewrites the whole file: write to
+//! `.keystore.json.tmp-PID-RANDOM`, fsync it, rename it over `keystore.json`, fsync the
+//! directory (the generation record is written the same way). A crash before the rename
+//! leaves the old file intact plus a temp file; since a writer holds the lock from creating
+//! its temp file to the rename, a temp file seen by a holder of the lock is a dead writer's,
+//! and the next open deletes it. A reader without the lock reads `keystore.generation`
+//! before `keystore.json`, so a concurrent writer never makes it see a false rollback.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use s3seal_gcm::{Aes256Gcm, fill_random};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::KmsError;
+use crate::error::{KeystoreError, KmsError};
 use crate::kdf;
 use crate::kms::KeyState;
 
@@ -47,6 +91,11 @@ const ROOT_FILE: &str = "root.key";
 const MAGIC_LINE: &str = "S3SEAL-KEYSTORE 1";
 const TMP_PREFIX: &str = ".keystore.json.tmp-";
 const LOCK_FILE: &str = "keystore.lock";
+pub(crate) const GENERATION_FILE: &str = "keystore.generation";
+const GENERATION_MAGIC: &str = "S3SEAL-KEYSTORE-GENERATION 1";
+/// More than any well-formed `root.key` (64 hex digits or 44 base64 characters, plus
+/// whitespace) or `keystore.generation`: reading stops here.
+const SMALL_FILE_LIMIT: u64 = 4096;
 
 /// Takes the keystore directory's cross-process lock: an exclusive `flock` of
 /// `DIR/keystore.lock` (created 0600), held until the returned file is dropped. Blocks while
@@ -83,7 +132,7 @@ impl RootSecret {
     /// Wraps 32 secret bytes.
     ///
     /// # Errors
-    /// [`KmsError::Other`] with [`KeystoreError::RootSecret`](crate::KeystoreError::RootSecret)
+    /// [`KmsError::Other`] with [`KeystoreError::RootSecret`]
     /// if they are all zero.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, KmsError> {
         let s = RootSecret(bytes);
@@ -109,7 +158,7 @@ impl RootSecret {
     /// ignored.
     ///
     /// # Errors
-    /// [`KmsError::Other`] with [`KeystoreError::RootSecret`](crate::KeystoreError::RootSecret)
+    /// [`KmsError::Other`] with [`KeystoreError::RootSecret`]
     /// if it is neither, or all zero.
     pub fn parse(text: &str) -> Result<Self, KmsError> {
         use base64::Engine as _;
@@ -190,32 +239,60 @@ fn from_env(var: &str) -> Result<Option<RootSecret>, KmsError> {
     }
 }
 
+/// Refuses a root secret path that is not a regular file (a directory, FIFO, device or
+/// socket), before its permissions are looked at. Asked of the path before opening it (opening
+/// a FIFO would block) and of the opened file.
+fn regular_root_file(meta: &fs::Metadata) -> Result<(), KmsError> {
+    if meta.is_dir() {
+        return Err(KmsError::root_secret(
+            "root.key is a directory, not a file: move it aside and restore the root.key file \
+             the keystore was written with",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(KmsError::root_secret(
+            "root.key is not a regular file (a FIFO, device or socket): replace it with the \
+             root.key file the keystore was written with",
+        ));
+    }
+    Ok(())
+}
+
 fn from_file(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
-    match File::open(path) {
+    let opened = match fs::metadata(path) {
+        Ok(meta) => regular_root_file(&meta)
+            .and_then(|()| File::open(path).map_err(KmsError::io("open root secret"))),
+        Err(e) => Err(KmsError::io("open root secret")(e)),
+    };
+    match opened {
         Ok(f) => {
+            let meta = f.metadata().map_err(KmsError::io("stat root secret"))?;
+            regular_root_file(&meta)?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let mode = f
-                    .metadata()
-                    .map_err(KmsError::io("stat root secret"))?
-                    .permissions()
-                    .mode();
-                if mode & 0o077 != 0 {
+                if meta.permissions().mode() & 0o077 != 0 {
                     return Err(KmsError::root_secret(
                         "root secret file is accessible by group or others (chmod 600)",
                     ));
                 }
             }
-            drop(f);
-            let text =
-                Zeroizing::new(fs::read_to_string(path).map_err(KmsError::io("read root secret"))?);
+            let mut text = Zeroizing::new(String::new());
+            f.take(SMALL_FILE_LIMIT)
+                .read_to_string(&mut text)
+                .map_err(KmsError::io("read root secret"))?;
             RootSecret::parse(&text)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e)
+            if e.keystore()
+                .and_then(KeystoreError::io_error)
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
             if store_exists {
                 return Err(KmsError::root_secret(
-                    "root secret file missing but a keystore exists",
+                    "root.key is missing but keystore.json exists: restore root.key from the \
+                     backup made with this keystore (without it no key can be unwrapped; a new \
+                     root secret would orphan every key)",
                 ));
             }
             let secret = RootSecret::generate()?;
@@ -239,7 +316,7 @@ fn from_file(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
             }
             Ok(secret)
         }
-        Err(e) => Err(KmsError::io("open root secret")(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -247,6 +324,7 @@ fn from_file(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
 pub(crate) struct Sealer {
     wrap: Aes256Gcm,
     mac_key: Zeroizing<[u8; 32]>,
+    generation_key: Zeroizing<[u8; 32]>,
 }
 
 impl Sealer {
@@ -255,11 +333,23 @@ impl Sealer {
         Sealer {
             wrap: Aes256Gcm::new(&wrap_key),
             mac_key: root.expand(b"s3seal keystore v1 mac"),
+            generation_key: root.expand(b"s3seal keystore v1 generation"),
         }
     }
 
     fn mac(&self, body: &[u8]) -> [u8; 32] {
         kdf::hmac_sha256(&self.mac_key, &[MAGIC_LINE.as_bytes(), b"\n", body])
+    }
+
+    fn generation_mac(&self, generation: u64) -> [u8; 32] {
+        kdf::hmac_sha256(
+            &self.generation_key,
+            &[
+                GENERATION_MAGIC.as_bytes(),
+                b"\n",
+                &generation.to_be_bytes(),
+            ],
+        )
     }
 
     fn master_aad(id: &str, version: u32) -> Vec<u8> {
@@ -350,6 +440,9 @@ pub(crate) struct AliasRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreFile {
+    /// Incremented by every write; absent (0) in keystores written before it existed.
+    #[serde(default)]
+    pub generation: u64,
     pub partition: String,
     pub region: String,
     pub keys: Vec<KeyRecord>,
@@ -405,7 +498,8 @@ pub(crate) fn read_store(
     };
     let stamp = FileStamp::of(&f.metadata().map_err(KmsError::io("stat keystore"))?);
     let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut f, &mut raw).map_err(KmsError::io("read keystore"))?;
+    f.read_to_end(&mut raw)
+        .map_err(KmsError::io("read keystore"))?;
     let nl = raw
         .iter()
         .position(|&b| b == b'\n')
@@ -440,6 +534,68 @@ pub(crate) fn write_store(
     out.extend_from_slice(&body);
     write_atomic(dir, STORE_FILE, &out)?;
     current_stamp(dir)?.ok_or_else(|| KmsError::corrupt("keystore vanished after its write"))
+}
+
+/// Reads `DIR/keystore.generation` as it is (at most [`SMALL_FILE_LIMIT`] bytes), without
+/// checking it; `None` if absent. Read it *before* `keystore.json` when not holding [`lock`]:
+/// writers update the keystore first, so the number read then is never ahead of the keystore
+/// read after it unless the keystore was rolled back.
+pub(crate) fn read_generation_raw(dir: &Path) -> Result<Option<Vec<u8>>, KmsError> {
+    let f = match File::open(dir.join(GENERATION_FILE)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(KmsError::io("read keystore generation")(e)),
+    };
+    let mut raw = Vec::new();
+    f.take(SMALL_FILE_LIMIT)
+        .read_to_end(&mut raw)
+        .map_err(KmsError::io("read keystore generation"))?;
+    Ok(Some(raw))
+}
+
+/// Parses and authenticates the bytes of `keystore.generation`: the newest keystore generation
+/// written.
+pub(crate) fn parse_generation(sealer: &Sealer, raw: &[u8]) -> Result<u64, KmsError> {
+    let bad = || {
+        KmsError::corrupt(
+            "keystore.generation is damaged or was written under another root secret (restore \
+             it with keystore.json, or open once with rollback accepted to rewrite it)",
+        )
+    };
+    let line = core::str::from_utf8(raw)
+        .ok()
+        .and_then(|t| t.strip_suffix('\n'))
+        .and_then(|t| t.strip_prefix(GENERATION_MAGIC))
+        .and_then(|t| t.strip_prefix(' '))
+        .ok_or_else(bad)?;
+    let (number, mac_hex) = line.split_once(' ').ok_or_else(bad)?;
+    // Canonical decimal only: one spelling per number.
+    if number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit())
+        || (number.len() > 1 && number.starts_with('0'))
+    {
+        return Err(bad());
+    }
+    let generation: u64 = number.parse().map_err(|_| bad())?;
+    let mac = hex::decode(mac_hex).map_err(|_| bad())?;
+    if mac.len() != 32 || !bool::from(sealer.generation_mac(generation).ct_eq(&mac)) {
+        return Err(bad());
+    }
+    Ok(generation)
+}
+
+/// Atomically replaces `DIR/keystore.generation` with `generation`. Call while holding
+/// [`lock`], after the keystore file of that generation is in place.
+pub(crate) fn write_generation(
+    dir: &Path,
+    sealer: &Sealer,
+    generation: u64,
+) -> Result<(), KmsError> {
+    let line = format!(
+        "{GENERATION_MAGIC} {generation} {}\n",
+        hex::encode(sealer.generation_mac(generation))
+    );
+    write_atomic(dir, GENERATION_FILE, line.as_bytes())
 }
 
 /// Temp file, fsync, rename, fsync dir.
@@ -512,5 +668,77 @@ mod tests {
             format!("{:?}", RootSecret::parse(&"ab".repeat(32)).unwrap()),
             "RootSecret(<redacted>)"
         );
+    }
+
+    /// A keystore written before generations existed (no `generation` field, no
+    /// `keystore.generation`) opens as generation 0; the next change makes it generation 1 and
+    /// records that.
+    #[test]
+    fn a_keystore_without_a_generation_field_loads_and_gets_one() {
+        let d = tempfile::tempdir().unwrap();
+        let root = RootSecret::parse(&"5a".repeat(32)).unwrap();
+        let cfg = || {
+            crate::LocalKmsConfig::new(d.path()).root_secret(RootSecretSource::Secret(root.clone()))
+        };
+        let arn = crate::LocalKms::open(cfg())
+            .unwrap()
+            .create_key("old")
+            .unwrap()
+            .arn;
+        // Rewrite it as the previous version wrote it: the body without the field, no record.
+        let sealer = Sealer::new(&root);
+        let (file, _) = read_store(d.path(), &sealer).unwrap().unwrap();
+        let mut value = serde_json::to_value(&file).unwrap();
+        assert_eq!(
+            value.as_object_mut().unwrap().remove("generation"),
+            Some(serde_json::json!(1))
+        );
+        let body = serde_json::to_vec_pretty(&value).unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("generation"));
+        let mut old = format!("{MAGIC_LINE} {}\n", hex::encode(sealer.mac(&body))).into_bytes();
+        old.extend_from_slice(&body);
+        fs::write(d.path().join(STORE_FILE), &old).unwrap();
+        fs::remove_file(d.path().join(GENERATION_FILE)).unwrap();
+
+        let kms = crate::LocalKms::open(cfg()).unwrap();
+        let k = crate::KeyRef::parse(&arn).unwrap();
+        assert_eq!(kms.describe(&k).unwrap().description, "old");
+        assert_eq!(
+            fs::read(d.path().join(STORE_FILE)).unwrap(),
+            old,
+            "open did not rewrite it"
+        );
+        kms.create_key("new").unwrap();
+        let (file, _) = read_store(d.path(), &sealer).unwrap().unwrap();
+        assert_eq!(file.generation, 1);
+        let raw = fs::read(d.path().join(GENERATION_FILE)).unwrap();
+        assert_eq!(parse_generation(&sealer, &raw).unwrap(), 1);
+        assert!(raw.starts_with(b"S3SEAL-KEYSTORE-GENERATION 1 1 "));
+        assert_eq!(crate::LocalKms::open(cfg()).unwrap().list_keys().len(), 2);
+    }
+
+    #[test]
+    fn a_generation_record_is_authenticated() {
+        let d = tempfile::tempdir().unwrap();
+        let sealer = Sealer::new(&RootSecret::parse(&"5a".repeat(32)).unwrap());
+        let other = Sealer::new(&RootSecret::parse(&"77".repeat(32)).unwrap());
+        write_generation(d.path(), &sealer, 7).unwrap();
+        let raw = fs::read(d.path().join(GENERATION_FILE)).unwrap();
+        assert_eq!(parse_generation(&sealer, &raw).unwrap(), 7);
+        assert!(parse_generation(&other, &raw).is_err());
+        let text = String::from_utf8(raw.clone()).unwrap();
+        for bad in [
+            text.replace(" 7 ", " 8 "),
+            text.replace(" 7 ", " +7 "),
+            text.replace(" 7 ", " 07 "),
+            text.trim_end().to_owned(),
+            text.replace("GENERATION 1", "GENERATION 2"),
+            String::new(),
+        ] {
+            assert!(
+                parse_generation(&sealer, bad.as_bytes()).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -4,8 +4,21 @@
 //! aliases, states and rotation versions in a keystore directory ([`crate::keystore`]), wrapped
 //! under a root secret. Blobs use the format in [`crate::blob`].
 //!
-//! One process per keystore directory: the file is read at open and rewritten on every change;
-//! concurrent writers from several processes are not coordinated.
+//! Several instances and processes may share a keystore directory: changes are serialized by
+//! the directory's lock and re-read under it ([`crate::keystore`]).
+//!
+//! # Keystore loss and rollback
+//! Objects sealed under a key become unreadable if the key vanishes, so a keystore that went
+//! missing or went back in time is refused, never silently replaced:
+//! - [`LocalKmsConfig::require_existing`]: no `keystore.json` is an error
+//!   ([`KeystoreError::Missing`]) and nothing is created — the CLI sets it when its home
+//!   holds objects;
+//! - every write increments the keystore's `generation` and then records it in
+//!   `keystore.generation` (MACed under the root secret); a `keystore.json` older than the
+//!   record ([`KeystoreError::RolledBack`]), or missing while the record says one was written
+//!   ([`KeystoreError::Missing`]), is refused at open and at every re-read;
+//! - [`LocalKmsConfig::accept_rollback`] is the way out after restoring an older backup on
+//!   purpose: the keystore as found becomes the newest generation.
 //!
 //! Failures of the keystore itself (I/O with the operating system's error, a corrupt file or a
 //! wrong root secret, an unusable root secret) are [`crate::KeystoreError`]s, which reach
@@ -21,7 +34,7 @@ use uuid::Uuid;
 
 use crate::blob::{self, BlobHeader};
 use crate::context::EncryptionContext;
-use crate::error::KmsError;
+use crate::error::{KeystoreError, KmsError};
 use crate::key_id::{KeyRef, check_account};
 use crate::keystore::{
     self, AliasRecord, FileStamp, KeyRecord, RootSecretSource, Sealer, StoreFile,
@@ -44,6 +57,12 @@ pub struct LocalKmsConfig {
     pub account: String,
     /// Where the root secret comes from; default [`RootSecretSource::default_for`] `dir`.
     pub root_secret: RootSecretSource,
+    /// Refuse to open when `dir/keystore.json` does not exist, instead of starting an empty
+    /// keystore (see [`LocalKmsConfig::require_existing`]). Default `false`.
+    pub require_existing: bool,
+    /// Accept a keystore older than the newest generation written (see
+    /// [`LocalKmsConfig::accept_rollback`]). Default `false`.
+    pub accept_rollback: bool,
 }
 
 impl LocalKmsConfig {
@@ -57,7 +76,32 @@ impl LocalKmsConfig {
             partition: "aws".to_owned(),
             region: "us-east-1".to_owned(),
             account: "000000000000".to_owned(),
+            require_existing: false,
+            accept_rollback: false,
         }
+    }
+
+    /// With `true`, [`LocalKms::open`] refuses with
+    /// [`KeystoreError::Missing`] when there is no
+    /// `keystore.json`, and creates nothing (no directory, lock file or root secret). Set it
+    /// when the home holds objects: their data keys are wrapped under this keystore's keys, and
+    /// a fresh empty keystore would orphan all of them.
+    #[must_use]
+    pub fn require_existing(mut self, require: bool) -> Self {
+        self.require_existing = require;
+        self
+    }
+
+    /// With `true`, [`LocalKms::open`] accepts a `keystore.json` older than the newest
+    /// generation `keystore.generation` records (or no `keystore.json` where one was written,
+    /// or a damaged `keystore.generation`) and records the keystore as it is now as the newest
+    /// generation. For an operator who restored an older backup of `keystore.json` on purpose:
+    /// keys created after that backup are gone, and objects sealed under them stay unreadable.
+    /// Open once with it; later opens need it no more.
+    #[must_use]
+    pub fn accept_rollback(mut self, accept: bool) -> Self {
+        self.accept_rollback = accept;
+        self
     }
 
     /// Sets the Region.
@@ -132,27 +176,46 @@ impl LocalKms {
     /// Opens (creating on first use) a keystore.
     ///
     /// Removes temp files a crash left behind, loads the root secret, authenticates the keystore
-    /// file and unwraps every master key.
+    /// file, checks its generation against `keystore.generation` (recording it if the record
+    /// is behind) and unwraps every master key.
     ///
     /// # Errors
-    /// [`KmsError::Other`] with a [`KeystoreError`](crate::KeystoreError): `Io`, `Corrupt`
-    /// (damaged file, wrong root secret, or a partition/Region other than the keystore's),
-    /// `RootSecret`;
+    /// [`KmsError::Other`] with a [`KeystoreError`]: `Io`, `Corrupt` (damaged keystore or
+    /// `keystore.generation`, wrong root secret, or a partition/Region other than the
+    /// keystore's), `RootSecret` (also: `root.key` missing beside a keystore, or not a regular
+    /// file), `Missing` (no `keystore.json` although [`LocalKmsConfig::require_existing`] is
+    /// set or one was written), `RolledBack` (older than the newest generation written; see
+    /// [`LocalKmsConfig::accept_rollback`]);
     /// [`KmsError::InvalidArgument`] for a malformed account.
     pub fn open(config: LocalKmsConfig) -> Result<Self, KmsError> {
         let requester = Requester::new(&config.account)
             .map_err(|_| KmsError::InvalidArgument("account must be 12 digits"))?;
         let dir = config.dir;
+        // Checked before anything is created. A keystore file is never deleted by a writer, so
+        // one seen here is still there under the lock.
+        if config.require_existing && !store_exists(&dir)? {
+            return Err(KeystoreError::Missing { generation: None }.into());
+        }
         create_dir(&dir)?;
         // Under the directory's lock: no other process is creating the root secret or writing
         // a temp file meanwhile.
         let lock = keystore::lock(&dir)?;
         keystore::remove_leftovers(&dir)?;
-        let exists = dir.join(keystore::STORE_FILE).exists();
+        let exists = store_exists(&dir)?;
         let root = config.root_secret.load(exists)?;
         let sealer = Sealer::new(&root);
         drop(root);
-        let state = match load_state(&dir, &sealer, &config.partition, &config.region)? {
+        let recorded = keystore::read_generation_raw(&dir)?;
+        let loaded = load_state(&dir, &sealer, &config.partition, &config.region)?;
+        let found = loaded.as_ref().map(|st| st.file.generation);
+        if let Some(generation) =
+            check_generation(&sealer, recorded.as_deref(), found, config.accept_rollback)?
+        {
+            // The keystore is ahead of the record (a crash between the two writes, a keystore
+            // from before generations, or an accepted rollback): record it now.
+            keystore::write_generation(&dir, &sealer, generation)?;
+        }
+        let state = match loaded {
             Some(state) => state,
             None => State {
                 file: StoreFile {
@@ -182,13 +245,23 @@ impl LocalKms {
         self.reload(&mut st)
     }
 
+    /// Re-reads the keystore file if its stamp changed, refusing a rolled-back one. Needs no
+    /// lock: `keystore.generation` is read first, and writers update it after the keystore.
+    /// A keystore file that vanished leaves the state as it is (the next change rewrites it).
     fn reload(&self, st: &mut State) -> Result<(), KmsError> {
         if keystore::current_stamp(&self.dir)? == st.stamp {
             return Ok(());
         }
+        let recorded = keystore::read_generation_raw(&self.dir)?;
         if let Some(fresh) =
             load_state(&self.dir, &self.sealer, &st.file.partition, &st.file.region)?
         {
+            check_generation(
+                &self.sealer,
+                recorded.as_deref(),
+                Some(fresh.file.generation),
+                false,
+            )?;
             *st = fresh;
         }
         Ok(())
@@ -213,7 +286,10 @@ impl LocalKms {
     }
 
     /// Applies `f` to a copy of the keystore as it is on disk (re-read under the directory's
-    /// lock, so no other process's update is lost), persists it, then publishes it.
+    /// lock, so no other process's update is lost), persists it with the next generation,
+    /// publishes it, then records the generation in `keystore.generation`. An error writing
+    /// that record is returned although the change itself is durable (and in the state); the
+    /// next open or change records it.
     fn mutate<T>(
         &self,
         f: impl FnOnce(&mut StoreFile, &mut Vec<(String, Aes256Gcm)>) -> Result<T, KmsError>,
@@ -224,11 +300,20 @@ impl LocalKms {
         let mut file = st.file.clone();
         let mut new_ciphers = Vec::new();
         let out = f(&mut file, &mut new_ciphers)?;
+        file.generation = st
+            .file
+            .generation
+            .checked_add(1)
+            .ok_or_else(|| KmsError::corrupt("keystore generation overflow"))?;
         st.stamp = Some(keystore::write_store(&self.dir, &self.sealer, &file)?);
+        let generation = file.generation;
         st.file = file;
         for (id, c) in new_ciphers {
             st.ciphers.entry(id).or_default().push(c);
         }
+        // The change is durable from here. A crash before the record is updated leaves the
+        // keystore one generation ahead of it, which the next open accepts and records.
+        keystore::write_generation(&self.dir, &self.sealer, generation)?;
         Ok(out)
     }
 
@@ -769,6 +854,54 @@ fn load_state(
         ciphers,
         stamp: Some(stamp),
     }))
+}
+
+/// Compares the keystore's generation (`found`; `None`: no keystore file) with the newest
+/// generation written (`recorded`: the bytes of `keystore.generation`; `None`: no such file).
+/// Returns the generation to record now, if the record is behind, absent where it should be
+/// written, or being reset by `accept`.
+///
+/// - keystore ahead of (or equal to) the record: fine; ahead is a crash between the keystore's
+///   write and the record's, or a keystore from before generations existed: record it;
+/// - keystore behind the record: rolled back: [`KeystoreError::RolledBack`] unless `accept`;
+/// - no keystore, record above 0: [`KeystoreError::Missing`] unless `accept`;
+/// - no record: nothing to compare with (it was never written, or was lost with the rest of
+///   the directory): accepted and recorded;
+/// - damaged record: [`KeystoreError::Corrupt`] unless `accept`.
+fn check_generation(
+    sealer: &Sealer,
+    recorded: Option<&[u8]>,
+    found: Option<u64>,
+    accept: bool,
+) -> Result<Option<u64>, KmsError> {
+    let (recorded, damaged) = match recorded.map(|raw| keystore::parse_generation(sealer, raw)) {
+        None => (None, false),
+        Some(Ok(g)) => (Some(g), false),
+        Some(Err(_)) if accept => (None, true),
+        Some(Err(e)) => return Err(e),
+    };
+    let current = found.unwrap_or(0);
+    match (found, recorded) {
+        (None, Some(r)) if r > 0 && !accept => Err(KeystoreError::Missing {
+            generation: Some(r),
+        }
+        .into()),
+        (Some(k), Some(r)) if k < r && !accept => Err(KeystoreError::RolledBack {
+            found: k,
+            recorded: r,
+        }
+        .into()),
+        (_, Some(r)) if r == current => Ok(None),
+        (_, Some(_)) => Ok(Some(current)),
+        (_, None) if current > 0 || damaged => Ok(Some(current)),
+        (_, None) => Ok(None),
+    }
+}
+
+fn store_exists(dir: &Path) -> Result<bool, KmsError> {
+    dir.join(keystore::STORE_FILE)
+        .try_exists()
+        .map_err(KmsError::io("stat keystore"))
 }
 
 fn effective_state(k: &KeyRecord) -> KeyState {
