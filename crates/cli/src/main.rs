@@ -37,6 +37,10 @@ struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Open a keystore older than the newest one written (an older backup restored on purpose;
+    /// keys created since are lost).
+    #[arg(long, global = true)]
+    accept_keystore_rollback: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -175,7 +179,7 @@ fn home_dir(cli: &Cli) -> PathBuf {
 }
 
 fn run(cli: &Cli) -> Result<()> {
-    let open = || Home::open(&home_dir(cli), cli.threads);
+    let open = || Home::open_with(&home_dir(cli), cli.threads, cli.accept_keystore_rollback);
     let workers = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use s3seal::kms::{Kms, LocalKms};
+use s3seal::kms::{KeystoreError, Kms, KmsError, LocalKms, LocalKmsConfig};
 use s3seal::policy::{BucketKind, BucketPolicy};
 use s3seal::{Engine, EngineBuilder};
 use s3seal_store::{Store, StoreError};
@@ -63,8 +63,21 @@ impl Home {
     /// # Errors
     /// The directory, store or keystore cannot be created or read.
     pub fn open(dir: &Path, threads: Option<usize>) -> Result<Self> {
+        Self::open_with(dir, threads, false)
+    }
+
+    /// As [`Home::open`]; `accept_rollback` accepts a keystore older than the newest one
+    /// written (an older backup restored on purpose). A keystore is never created afresh in a
+    /// home that holds objects: that would orphan them.
+    ///
+    /// # Errors
+    /// As [`Home::open`]; a missing or rolled-back keystore, saying what to restore.
+    pub fn open_with(dir: &Path, threads: Option<usize>, accept_rollback: bool) -> Result<Self> {
         let store = Store::open(dir)?;
-        let kms = Arc::new(LocalKms::open_dir(dir)?);
+        let config = LocalKmsConfig::new(dir)
+            .require_existing(store.has_objects()?)
+            .accept_rollback(accept_rollback);
+        let kms = Arc::new(LocalKms::open(config).map_err(keystore_error)?);
         Ok(Home {
             store,
             kms,
@@ -122,6 +135,9 @@ impl Home {
     /// # Errors
     /// `BucketAlreadyOwnedByYou` if it exists; a bad name; I/O.
     pub fn create_bucket(&self, name: &str, kind: BucketKind) -> Result<BucketPolicy> {
+        // The keystore file exists before the first bucket does (a home with buckets never gets
+        // a fresh keystore): the SSE-S3 root key every bucket's default needs is made now.
+        self.kms.sse_s3_root_key()?;
         Ok(self
             .store
             .create_bucket(name, kind, &self.account(), REGION)?)
@@ -141,6 +157,23 @@ impl Home {
     /// I/O.
     pub fn save_bucket(&self, bucket: &BucketPolicy) -> Result<()> {
         Ok(self.store.save_bucket(bucket)?)
+    }
+}
+
+/// A keystore that cannot be opened, in the CLI's words (its flag, not the library's option).
+fn keystore_error(e: KmsError) -> CliError {
+    match e.keystore() {
+        Some(KeystoreError::RolledBack { found, recorded }) => CliError::Format(format!(
+            "keystore.json is generation {found} but generation {recorded} was written: it was \
+             rolled back, and keys created since then are gone; restore the newest backup of \
+             keystore.json, or, if this older copy was restored on purpose, run once with \
+             --accept-keystore-rollback"
+        )),
+        Some(k @ KeystoreError::Missing { .. }) => CliError::Format(k.to_string().replace(
+            "LocalKmsConfig::accept_rollback",
+            "--accept-keystore-rollback",
+        )),
+        _ => e.into(),
     }
 }
 

@@ -877,3 +877,25 @@ fn usage_errors() {
     let e = env.err(&["put", "bkt/x", "/no/such/file"]);
     assert!(e.contains("/no/such/file"), "{e}");
 }
+
+#[test]
+fn keystore_loss_and_rollback_are_refused_with_what_to_restore() {
+    let env = Env::with_bucket();
+    let f = env.write("in", b"kept");
+    env.ok(&["put", "bkt/x", s(&f), "--sse", "AES256"]);
+    let ks = env.path("home/keystore.json");
+    let saved = std::fs::read(&ks).unwrap();
+    // A key created after the backup, then the backup restored: refused, never silently used.
+    env.ok(&["keys", "create", "--alias", "later"]);
+    std::fs::write(&ks, &saved).unwrap();
+    let e = env.err(&["get", "bkt/x"]);
+    assert!(e.contains("rolled back") && e.contains("--accept-keystore-rollback"), "{e}");
+    // On purpose: accepted once, then the home works again.
+    env.ok(&["--accept-keystore-rollback", "keys", "list"]);
+    assert_eq!(env.run(&["get", "bkt/x"]).stdout, b"kept");
+    // A deleted keystore in a home that holds buckets is never replaced by a new one.
+    std::fs::remove_file(&ks).unwrap();
+    let e = env.err(&["keys", "list"]);
+    assert!(e.contains("restore keystore.json"), "{e}");
+    assert!(!ks.exists());
+}

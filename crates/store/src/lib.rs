@@ -85,15 +85,23 @@ impl Store {
         &self.path
     }
 
-    /// Whether any bucket exists (a keystore must then never be created afresh).
+    /// Whether any bucket holds an object (a keystore must then never be created afresh).
     ///
     /// # Errors
     /// [`StoreError::Io`].
-    pub fn has_buckets(&self) -> Result<bool, StoreError> {
-        let mut entries = self
-            .buckets
-            .entries()
-            .map_err(StoreError::io("list buckets"))?;
-        Ok(entries.next().is_some())
+    pub fn has_objects(&self) -> Result<bool, StoreError> {
+        for bucket in self.buckets.entries().map_err(StoreError::io("list buckets"))? {
+            let bucket = bucket.map_err(StoreError::io("list buckets"))?;
+            let Ok(dir) = bucket.open_dir() else { continue };
+            let found = match dir.read_dir("objects") {
+                Ok(mut objects) => objects.next().is_some(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(StoreError::io("list objects")(e)),
+            };
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
