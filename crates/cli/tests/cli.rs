@@ -889,7 +889,10 @@ fn keystore_loss_and_rollback_are_refused_with_what_to_restore() {
     env.ok(&["keys", "create", "--alias", "later"]);
     std::fs::write(&ks, &saved).unwrap();
     let e = env.err(&["get", "bkt/x"]);
-    assert!(e.contains("rolled back") && e.contains("--accept-keystore-rollback"), "{e}");
+    assert!(
+        e.contains("rolled back") && e.contains("--accept-keystore-rollback"),
+        "{e}"
+    );
     // On purpose: accepted once, then the home works again.
     env.ok(&["--accept-keystore-rollback", "keys", "list"]);
     assert_eq!(env.run(&["get", "bkt/x"]).stdout, b"kept");
@@ -898,4 +901,81 @@ fn keystore_loss_and_rollback_are_refused_with_what_to_restore() {
     let e = env.err(&["keys", "list"]);
     assert!(e.contains("restore keystore.json"), "{e}");
     assert!(!ks.exists());
+}
+
+/// Processes, not threads: concurrent first writes to a fresh home (each creating the keystore,
+/// the managed keys and data keys) and concurrent writers of one key. Every write that exited 0
+/// reads back; one key holds one writer's whole version.
+#[test]
+fn concurrent_processes_lose_no_acknowledged_write() {
+    for round in 0..3 {
+        let env = Env::new();
+        // Fresh home: keystore, root secret and keys created by racing processes.
+        let creators: Vec<_> = (0..6)
+            .map(|i| {
+                env.cmd()
+                    .args(["keys", "create", "--alias", &format!("a{i}")])
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in creators {
+            assert!(c.wait_with_output().unwrap().status.success());
+        }
+        let keys = env.ok(&["keys", "list"]);
+        for i in 0..6 {
+            assert!(
+                keys.contains(&format!("alias/a{i}")),
+                "round {round}: key a{i} lost: {keys}"
+            );
+        }
+        env.ok(&["bucket", "create", "bkt"]);
+        let inputs: Vec<_> = (0..6u8)
+            .map(|i| env.write(&format!("in{i}"), &pattern(200_000 + usize::from(i), i)))
+            .collect();
+        let sse = ["AES256", "aws:kms"][round % 2];
+        let spawn =
+            |args: Vec<String>| env.cmd().args(args).stderr(Stdio::piped()).spawn().unwrap();
+        let children: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                spawn(vec![
+                    "put".into(),
+                    format!("bkt/k{i}"),
+                    s(f).into(),
+                    "--sse".into(),
+                    sse.into(),
+                ])
+            })
+            .chain(inputs.iter().map(|f| {
+                spawn(vec![
+                    "put".into(),
+                    "bkt/same".into(),
+                    s(f).into(),
+                    "--sse".into(),
+                    sse.into(),
+                ])
+            }))
+            .collect();
+        let ok: Vec<bool> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap().status.success())
+            .collect();
+        for (i, f) in inputs.iter().enumerate() {
+            if ok[i] {
+                assert_eq!(
+                    env.run(&["get", &format!("bkt/k{i}")]).stdout,
+                    std::fs::read(f).unwrap()
+                );
+            }
+        }
+        assert!(ok.iter().all(|&o| o), "round {round}: a put failed: {ok:?}");
+        let same = env.run(&["get", "bkt/same"]).stdout;
+        assert!(
+            inputs.iter().any(|f| std::fs::read(f).unwrap() == same),
+            "round {round}: bkt/same is no writer's whole version"
+        );
+    }
 }

@@ -90,7 +90,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Io`].
     pub fn has_objects(&self) -> Result<bool, StoreError> {
-        for bucket in self.buckets.entries().map_err(StoreError::io("list buckets"))? {
+        for bucket in self
+            .buckets
+            .entries()
+            .map_err(StoreError::io("list buckets"))?
+        {
             let bucket = bucket.map_err(StoreError::io("list buckets"))?;
             let Ok(dir) = bucket.open_dir() else { continue };
             let found = match dir.read_dir("objects") {
