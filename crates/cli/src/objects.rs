@@ -10,7 +10,7 @@ use s3seal::policy::BucketPolicy;
 use s3seal::policy::headers::names;
 use s3seal::{Engine, ObjectEnvelope, Request, StoredObject, parse_range};
 
-use crate::error::{CliError, Result};
+use crate::error::{CliError, ObjectContext, Result};
 use crate::fsio::{AtomicFile, Output, open_input, read_full, write_atomic};
 use crate::headers::{EncryptionFlags, add_customer_key, read_headers};
 use crate::progress::bytes_bar;
@@ -38,18 +38,6 @@ fn request<'a>(bucket: &'a BucketPolicy, key: &'a str, headers: &'a HeaderMap) -
         key,
         headers,
         secure_transport: true,
-    }
-}
-
-/// Prints response headers, sorted, one `name: value` a line.
-pub fn print_headers(h: &HeaderMap) {
-    let mut lines: Vec<String> = h
-        .iter()
-        .map(|(k, v)| format!("{}: {}", k.as_str(), v.to_str().unwrap_or("<binary>")))
-        .collect();
-    lines.sort();
-    for l in lines {
-        println!("{l}");
     }
 }
 
@@ -278,13 +266,19 @@ pub fn get(
     };
     match range {
         Some(r) => {
-            let env = ObjectEnvelope::from_bytes(&env_bytes).map_err(s3seal::EngineError::from)?;
+            let env = ObjectEnvelope::from_bytes(&env_bytes).context_object(
+                bucket_name,
+                key,
+                &sealed_path,
+            )?;
             let range = parse_range(r, env.plaintext_len)?;
             let mut sealed = Vec::new();
             open_sealed()?
                 .read_to_end(&mut sealed)
                 .map_err(CliError::io(format!("read {}", sealed_path.display())))?;
-            let opened = engine.get_object(&req, &env_bytes, &sealed, Some(range))?;
+            let opened = engine
+                .get_object(&req, &env_bytes, &sealed, Some(range))
+                .context_object(bucket_name, key, &sealed_path)?;
             let mut out = Output::open(output)?;
             {
                 let mut w = out.writer();
@@ -303,7 +297,9 @@ pub fn get(
             let mut out = Output::open(output)?;
             let h = {
                 let mut w = out.writer();
-                let h = engine.get_object_stream(&req, &env_bytes, reader, &mut w)?;
+                let h = engine
+                    .get_object_stream(&req, &env_bytes, reader, &mut w)
+                    .context_object(bucket_name, key, &sealed_path)?;
                 w.flush().map_err(CliError::io("write output"))?;
                 h
             };
@@ -326,9 +322,11 @@ pub fn head(
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
-    let (env_bytes, _) = home.read_object(bucket_name, key)?;
+    let (env_bytes, sealed_path) = home.read_object(bucket_name, key)?;
     let headers = read_headers(key_file)?;
-    Ok(engine.head_object(&request(&bucket, key, &headers), &env_bytes)?)
+    engine
+        .head_object(&request(&bucket, key, &headers), &env_bytes)
+        .context_object(bucket_name, key, &sealed_path)
 }
 
 /// CopyObject from `src` to `dst` (both `BUCKET/KEY`).
@@ -354,15 +352,17 @@ pub fn copy(
     if let Some(p) = copy_key_file {
         add_customer_key(&mut headers, p, true)?;
     }
-    let written = engine.copy_object(
-        &request(&dst_bucket, dst_key, &headers),
-        &StoredObject {
-            bucket: &src_bucket,
-            key: src_key,
-            envelope: &src_env,
-            sealed: &src_sealed,
-        },
-    )?;
+    let written = engine
+        .copy_object(
+            &request(&dst_bucket, dst_key, &headers),
+            &StoredObject {
+                bucket: &src_bucket,
+                key: src_key,
+                envelope: &src_env,
+                sealed: &src_sealed,
+            },
+        )
+        .context_object(src_bucket_name, src_key, &src_sealed_path)?;
     let (sealed_path, env_path) = home.object_paths(dst_bucket_name, dst_key, true)?;
     let mut out = AtomicFile::create(&sealed_path)?;
     out.file()
@@ -385,9 +385,11 @@ pub fn rewrap(
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
-    let (env_bytes, _) = home.read_object(bucket_name, key)?;
+    let (env_bytes, sealed_path) = home.read_object(bucket_name, key)?;
     let headers = flags.headers()?;
-    let (_, new_env, h) = engine.rewrap(&request(&bucket, key, &headers), &env_bytes)?;
+    let (_, new_env, h) = engine
+        .rewrap(&request(&bucket, key, &headers), &env_bytes)
+        .context_object(bucket_name, key, &sealed_path)?;
     let (_, env_path) = home.object_paths(bucket_name, key, false)?;
     write_atomic(&env_path, &new_env)?;
     Ok(h)

@@ -85,22 +85,10 @@ fn no_such_bucket() -> CliError {
     }
 }
 
-/// Checks a bucket name: 3..=63 of `a-z 0-9 . -`, starting and ending with a letter or digit.
+/// Checks a bucket name against S3's rules (any kind: the kind is not known before the bucket is
+/// read); `InvalidBucketName`.
 fn check_bucket_name(name: &str) -> Result<()> {
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-';
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if (3..=63).contains(&name.len())
-        && name.chars().all(ok_char)
-        && edge(name.chars().next())
-        && edge(name.chars().last())
-    {
-        Ok(())
-    } else {
-        Err(CliError::S3 {
-            code: "InvalidBucketName",
-            message: "The specified bucket is not valid.".to_owned(),
-        })
-    }
+    Ok(s3seal_policy::check_bucket_name_any(name)?)
 }
 
 /// Splits `BUCKET/KEY`.
