@@ -888,6 +888,25 @@ fn output_onto_devices_and_fifos_writes_through() {
     let f = env.write("in", &data);
     env.ok(&["put", "bkt/o", s(&f)]);
 
+    // First a private character device (root can make one), so a regression fails here
+    // without replacing the machine's /dev/null.
+    let dev = env.path("null-dev");
+    let made = Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if made {
+        env.ok(&["get", "bkt/o", "-o", s(&dev)]);
+        env.ok(&["encrypt", "-i", s(&f), "-o", s(&dev)]);
+        assert!(
+            std::fs::symlink_metadata(&dev)
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
     // /dev/null stays a character device (the bug replaced it with the plaintext, as root).
     env.ok(&["get", "bkt/o", "-o", "/dev/null"]);
     assert!(
