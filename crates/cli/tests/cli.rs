@@ -1237,14 +1237,30 @@ fn failed_stdout_writes_do_not_panic() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+/// The files of `bkt/KEY`: its sealed bytes and the file that ends with its envelope, in either
+/// store layout (`HEX.sealed` + `HEX.env`, or `HEX/ID.data` + `HEX/current`).
+fn stored_files(env: &Env, key: &str) -> (PathBuf, PathBuf) {
+    let objects = env.path("home/buckets/bkt/objects");
+    let hex = hex::encode(key);
+    let flat = objects.join(format!("{hex}.sealed"));
+    if flat.exists() {
+        return (flat, objects.join(format!("{hex}.env")));
+    }
+    let dir = objects.join(&hex);
+    let data = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "data"))
+        .unwrap();
+    (data, dir.join("current"))
+}
+
 #[test]
 fn corrupt_objects_name_their_file() {
     let env = Env::with_bucket();
     let f = env.write("in", &pattern(100_000, 15));
     env.ok(&["put", "bkt/c", s(&f), "--sse", "aws:kms"]);
-    let dir = env.path("home/buckets/bkt/objects");
-    let sealed = dir.join(format!("{}.sealed", hex::encode("c")));
-    let envelope = dir.join(format!("{}.env", hex::encode("c")));
+    let (sealed, envelope) = stored_files(&env, "c");
     let orig = std::fs::read(&envelope).unwrap();
     let mut bad = orig.clone();
     let n = bad.len();
