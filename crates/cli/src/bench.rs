@@ -8,6 +8,7 @@ use s3seal::{BackendKind, Engine, Request};
 
 use crate::error::{CliError, Result};
 use crate::headers::EncryptionFlags;
+use crate::out::outln;
 use crate::store::{Home, REGION};
 
 /// `s3seal bench` arguments.
@@ -88,28 +89,31 @@ pub fn run(args: &BenchArgs, threads: Option<usize>, _quiet: bool) -> Result<()>
     ];
     let one = home.engine_with(Some(1))?;
     let many = home.engine_with(Some(n))?;
-    println!(
+    outln!(
         "s3seal bench: {} MiB objects in memory, AES-GCM backend {}",
         args.size >> 20,
         BackendKind::detect().name()
-    );
-    println!(
+    )?;
+    outln!(
         "{:<12} {:>14} {:>14} {:>14} {:>14}",
         "mode",
         "put 1 thr",
         "get 1 thr",
         format!("put {n} thr"),
         format!("get {n} thr")
-    );
+    )?;
     for (label, fl) in &modes {
         let h = fl.headers()?;
         let read = crate::headers::read_headers(fl.sse_c_key_file.as_deref())?;
         let (p1, g1) = measure(&one, &bucket, &h, &read, &data)?;
         let (pn, gn) = measure(&many, &bucket, &h, &read, &data)?;
-        println!(
+        outln!(
             "{label:<12} {:>9.2} GB/s {:>9.2} GB/s {:>9.2} GB/s {:>9.2} GB/s",
-            p1, g1, pn, gn
-        );
+            p1,
+            g1,
+            pn,
+            gn
+        )?;
     }
     Ok(())
 }

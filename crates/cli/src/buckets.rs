@@ -1,10 +1,16 @@
 //! `s3seal bucket …`: bucket creation and PutBucketEncryption / GetBucketEncryption.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use s3seal::policy::{AliasPolicy, Warning, get_bucket_encryption, put_bucket_encryption};
+use s3seal::policy::config::MAX_CONFIG_XML_LEN;
+use s3seal::policy::{
+    AliasPolicy, BucketKind, PolicyError, Warning, check_bucket_name, get_bucket_encryption,
+    put_bucket_encryption,
+};
 
 use crate::error::{CliError, Result};
+use crate::fsio::read_at_most;
+use crate::out::{outln, warn_line};
 use crate::store::{Home, parse_kind};
 
 /// The bucket subcommands.
@@ -12,7 +18,7 @@ use crate::store::{Home, parse_kind};
 pub enum BucketCommand {
     /// Creates a bucket (no default encryption: the base level, SSE-S3).
     Create {
-        /// Bucket name (3-63 of a-z 0-9 . -).
+        /// Bucket name: S3's rules (3-63 of a-z 0-9 . -, no "..", not an IP address, ...).
         bucket: String,
         /// general, directory or fsx.
         #[arg(long, default_value = "general")]
@@ -89,20 +95,45 @@ pub fn set_encryption(home: &Home, bucket: &str, xml: &[u8]) -> Result<()> {
     for w in &parsed.warnings {
         match w {
             Warning::AliasResolvesInRequesterAccount => {
-                eprintln!(
+                warn_line(format_args!(
                     "warning: a KMS alias resolves in the requester's account; prefer a key ARN"
-                );
+                ));
             }
             Warning::KeyIdNotFullyQualified => {
-                eprintln!(
+                warn_line(format_args!(
                     "warning: a bare key id is not fully qualified; cross-account use needs a key ARN"
-                );
+                ));
             }
             _ => {}
         }
     }
     b.set_encryption(parsed.encryption);
     home.save_bucket(&b)
+}
+
+/// Creates a bucket after checking its name against S3's rules for its kind.
+fn create(home: &Home, name: &str, kind: BucketKind) -> Result<()> {
+    check_bucket_name(name, kind)?;
+    home.create_bucket(name, kind)?;
+    Ok(())
+}
+
+/// Reads a configuration document, at most [`MAX_CONFIG_XML_LEN`] bytes (bounded: `/dev/zero`
+/// is refused after 16 KiB).
+fn read_config(path: &Path) -> Result<Vec<u8>> {
+    let mut xml = Vec::new();
+    if read_at_most(path, MAX_CONFIG_XML_LEN, &mut xml)? {
+        return Ok(xml);
+    }
+    let s3 = PolicyError::XmlTooLarge.s3();
+    Err(CliError::S3 {
+        code: s3.code,
+        message: format!(
+            "{} ({} is larger than {MAX_CONFIG_XML_LEN} bytes)",
+            s3.message,
+            path.display()
+        ),
+    })
 }
 
 /// Runs a bucket subcommand.
@@ -113,8 +144,8 @@ pub fn set_encryption(home: &Home, bucket: &str, xml: &[u8]) -> Result<()> {
 pub fn run(home: &Home, cmd: &BucketCommand) -> Result<()> {
     match cmd {
         BucketCommand::Create { bucket, kind } => {
-            home.create_bucket(bucket, parse_kind(kind)?)?;
-            println!("created bucket {bucket} ({kind}, owner {})", home.account());
+            create(home, bucket, parse_kind(kind)?)?;
+            outln!("created bucket {bucket} ({kind}, owner {})", home.account())?;
         }
         BucketCommand::SetEncryption(a) => {
             if let Some(kind) = &a.kind {
@@ -128,14 +159,12 @@ pub fn run(home: &Home, cmd: &BucketCommand) -> Result<()> {
                     }
                     Ok(_) => {}
                     Err(_) => {
-                        home.create_bucket(&a.bucket, kind)?;
+                        create(home, &a.bucket, kind)?;
                     }
                 }
             }
             let xml = match (&a.file, &a.sse) {
-                (Some(f), _) => {
-                    std::fs::read(f).map_err(CliError::io(format!("read {}", f.display())))?
-                }
+                (Some(f), _) => read_config(f)?,
                 (None, Some(sse)) => {
                     config_xml(sse, a.kms_key.as_deref(), a.bucket_key, a.block_sse_c).into_bytes()
                 }
@@ -145,7 +174,7 @@ pub fn run(home: &Home, cmd: &BucketCommand) -> Result<()> {
         }
         BucketCommand::GetEncryption { bucket } => {
             let b = home.bucket(bucket)?;
-            println!("{}", get_bucket_encryption(&b)?);
+            outln!("{}", get_bucket_encryption(&b)?)?;
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use crate::buckets::{config_xml, set_encryption};
 use crate::error::{CliError, Result};
 use crate::headers::EncryptionFlags;
 use crate::objects::{self, PutOptions};
+use crate::out::outln;
 use crate::sealed_file;
 use crate::store::Home;
 
@@ -54,14 +55,23 @@ type Copy<'a> = (
 struct Checks {
     passed: usize,
     failed: Vec<String>,
+    /// The first failed write to standard output, reported when the demo ends.
+    out_err: Option<CliError>,
 }
 
 impl Checks {
+    /// Keeps the first standard output error.
+    fn say(&mut self, r: Result<()>) {
+        if let Err(e) = r {
+            self.out_err.get_or_insert(e);
+        }
+    }
+
     fn check(&mut self, what: &str, ok: bool) {
         if ok {
             self.passed += 1;
         } else {
-            println!("  FAIL: {what}");
+            self.say(outln!("  FAIL: {what}"));
             self.failed.push(what.to_owned());
         }
     }
@@ -74,7 +84,7 @@ impl Checks {
                 Some(v)
             }
             Err(e) => {
-                println!("  FAIL: {what}: {e}");
+                self.say(outln!("  FAIL: {what}: {e}"));
                 self.failed.push(what.to_owned());
                 None
             }
@@ -86,18 +96,18 @@ impl Checks {
         let left = out.is_some_and(Path::exists);
         match r {
             Err(e) if e.code() == Some(code) && !left => {
-                println!("  refused as S3 would: {what}\n      error: {e}");
+                self.say(outln!("  refused as S3 would: {what}\n      error: {e}"));
                 self.passed += 1;
             }
             Err(e) => {
-                println!(
+                self.say(outln!(
                     "  FAIL: {what}: expected {code}, got {e}{}",
                     if left { " (output left behind)" } else { "" }
-                );
+                ));
                 self.failed.push(what.to_owned());
             }
             Ok(_) => {
-                println!("  FAIL: {what}: expected {code}, but it succeeded");
+                self.say(outln!("  FAIL: {what}: expected {code}, but it succeeded"));
                 self.failed.push(what.to_owned());
             }
         }
@@ -150,15 +160,16 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     let mut c = Checks {
         passed: 0,
         failed: Vec::new(),
+        out_err: None,
     };
-    println!(
+    outln!(
         "s3seal demo: home {}, {} MiB object, {} threads, AES-GCM backend {backend}",
         dir.display(),
         args.size >> 20,
         engine.threads()
-    );
+    )?;
 
-    println!("\n1. keys and a bucket default (SSE-KMS with an S3 Bucket Key)");
+    outln!("\n1. keys and a bucket default (SSE-KMS with an S3 Bucket Key)")?;
     let kms = home.kms();
     let k1 = kms.create_key("demo key")?;
     let k2 = kms.create_key("demo key 2")?;
@@ -166,7 +177,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
         "alias/demo",
         &s3seal::policy::KeyRef::parse(&k1.key_id).map_err(|e| CliError::Usage(e.to_string()))?,
     )?;
-    println!("  created {} (alias/demo) and {}", k1.arn, k2.arn);
+    outln!("  created {} (alias/demo) and {}", k1.arn, k2.arn)?;
     home.create_bucket("demo-bucket", s3seal::policy::BucketKind::GeneralPurpose)?;
     set_encryption(
         &home,
@@ -174,10 +185,10 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
         config_xml("aws:kms", Some(&k1.arn), true, false).as_bytes(),
     )?;
     let b = home.bucket("demo-bucket")?;
-    println!(
+    outln!(
         "  GetBucketEncryption: {}",
         s3seal::policy::get_bucket_encryption(&b)?
-    );
+    )?;
 
     let data = pattern(size);
     let input = dir.join("input.bin");
@@ -203,9 +214,9 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
         let _ = std::fs::remove_file(&out);
     };
 
-    println!(
+    outln!(
         "\n2. PUT and GET in every mode, whole and 3 ranges, checked byte for byte (files: fsync included)"
-    );
+    )?;
     let modes: [(&str, &str, EncryptionFlags, Option<u64>); 7] = [
         (
             "SSE-S3",
@@ -340,18 +351,18 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
             _ => "engine: see the single-part modes".to_owned(),
         };
         if got.is_some() {
-            println!(
+            outln!(
                 "  {label:<15} {alg:<13} {mem}; via files put {:>5.2} / get {:>5.2} GB/s  ({} threads, {backend}{parts})",
                 gbps(len, put_s),
                 gbps(len, get_s),
                 engine.threads()
-            );
+            )?;
         }
     }
 
-    println!(
+    outln!(
         "\n3. copies across modes (CopyObject re-encrypts; the source's mode is not inherited)"
-    );
+    )?;
     let copies: [Copy<'_>; 3] = [
         (
             "SSE-KMS -> SSE-C",
@@ -388,7 +399,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
                 .or_else(|| h.get("x-amz-server-side-encryption-customer-algorithm"))
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("?");
-            println!("  {label:<20} -> {alg}");
+            outln!("  {label:<20} -> {alg}")?;
         }
         c.ok(
             &format!("copy {label}: get"),
@@ -409,9 +420,9 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
         );
     }
 
-    println!(
+    outln!(
         "\n4. rewrap (UpdateObjectEncryption): SSE-KMS object moved to the second key, no data rewritten"
-    );
+    )?;
     let sealed_path = home.store().open_object("demo-bucket", "sse-kms")?.path;
     let before = std::fs::read(&sealed_path).map_err(CliError::io("read"))?;
     let rf = flags(Some("aws:kms"), Some(&k2.arn), Some(false), None);
@@ -423,7 +434,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
             .get("x-amz-server-side-encryption-aws-kms-key-id")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        println!("  now under {arn}");
+        outln!("  now under {arn}")?;
         c.check("rewrap: new key ARN", arn == k2.arn);
     }
     c.check(
@@ -444,7 +455,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     );
     same_file(&mut c, "rewrap: whole object byte for byte", &data);
 
-    println!("\n5. one flipped ciphertext byte");
+    outln!("\n5. one flipped ciphertext byte")?;
     c.ok(
         "tamper: copy",
         objects::copy(
@@ -465,9 +476,9 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     }
     std::fs::write(&tampered, &bytes).map_err(CliError::io("write"))?;
     drop(bytes);
-    println!(
+    outln!(
         "  flipped one bit of byte {mid} of demo-bucket/tampered's sealed bytes; GET -o out.bin:"
-    );
+    )?;
     c.refused(
         "tampered object",
         objects::get(
@@ -501,7 +512,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
         Some(&out),
     );
 
-    println!("\n6. S3 rules");
+    outln!("\n6. S3 rules")?;
     let put = |f: EncryptionFlags| {
         objects::put(
             &home,
@@ -575,7 +586,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
         home.store().open_object("demo-bucket", "refused").is_err(),
     );
 
-    println!("\n7. a self-contained sealed file (encrypt / decrypt)");
+    outln!("\n7. a self-contained sealed file (encrypt / decrypt)")?;
     let sf = dir.join("file.s3sf");
     let h = flags(Some("aws:kms"), Some("alias/demo"), None, None).headers()?;
     let none = http::HeaderMap::new();
@@ -589,21 +600,24 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     );
     same_file(&mut c, "sealed file round trip byte for byte", &data);
     let sf_len = std::fs::metadata(&sf).map(|m| m.len()).unwrap_or(0);
-    println!(
+    outln!(
         "  {} -> {} bytes ({} of envelope and tags)",
         len,
         sf_len,
         sf_len.saturating_sub(len)
-    );
+    )?;
 
     let total = c.passed + c.failed.len();
-    println!(
+    outln!(
         "\n{} of {total} checks passed in {:.1} s",
         c.passed,
         started.elapsed().as_secs_f64()
-    );
+    )?;
     if args.keep.is_some() {
-        println!("kept {}", dir.display());
+        outln!("kept {}", dir.display())?;
+    }
+    if let Some(e) = c.out_err {
+        return Err(e);
     }
     if c.failed.is_empty() {
         Ok(())

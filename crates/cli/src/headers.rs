@@ -11,9 +11,8 @@ use s3seal::policy::headers::names;
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, Result};
-
-/// Largest SSE-C key file read (a valid one is 32 bytes; longer ones are refused by the policy).
-const MAX_KEY_FILE: u64 = 4096;
+use crate::fsio::read_at_most;
+use crate::limits::MAX_KEY_FILE;
 
 /// The encryption flags of `put`, `copy` and `encrypt`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -47,22 +46,22 @@ fn insert(h: &mut HeaderMap, name: &'static str, value: &str) -> Result<()> {
 /// A key of the wrong length is passed on as is, for the policy to refuse with S3's error.
 ///
 /// # Errors
-/// The file cannot be read or is far too large.
+/// The file cannot be read or holds more than [`MAX_KEY_FILE`] bytes (read bounded: a device
+/// such as `/dev/zero` is refused after 1 KiB).
 pub fn add_customer_key(h: &mut HeaderMap, path: &Path, copy_source: bool) -> Result<()> {
-    let meta = std::fs::metadata(path).map_err(CliError::io(format!(
-        "read SSE-C key file {}",
-        path.display()
-    )))?;
-    if meta.len() > MAX_KEY_FILE {
+    let mut key = Zeroizing::new(Vec::new());
+    if !read_at_most(path, MAX_KEY_FILE, &mut key).map_err(|e| match e {
+        CliError::Io { source, .. } => CliError::Io {
+            what: format!("read SSE-C key file {}", path.display()),
+            source,
+        },
+        other => other,
+    })? {
         return Err(CliError::Usage(format!(
-            "SSE-C key file {} is not a 32-byte key",
+            "SSE-C key file {} is not a 32-byte key (more than {MAX_KEY_FILE} bytes)",
             path.display()
         )));
     }
-    let key = Zeroizing::new(std::fs::read(path).map_err(CliError::io(format!(
-        "read SSE-C key file {}",
-        path.display()
-    )))?);
     let md5 = B64.encode(Md5::digest(key.as_slice()));
     let b64 = Zeroizing::new(B64.encode(key.as_slice()));
     let [alg, k, m] = if copy_source {

@@ -5,6 +5,7 @@ use std::path::Path;
 use s3seal::{Mode, ObjectEnvelope};
 
 use crate::error::{CliError, Result};
+use crate::out::outln;
 use crate::sealed_file;
 use crate::store::{Home, split_object};
 
@@ -90,52 +91,52 @@ pub fn inspect(home: impl FnOnce() -> Result<Home>, what: &str, json: bool) -> R
         "etag": env.etag,
     });
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(|e| CliError::Format(e.to_string()))?
-        );
+        )?;
         return Ok(());
     }
-    println!("source:      {}", f.source);
-    println!(
+    outln!("source:      {}", f.source)?;
+    outln!(
         "container:   {} (envelope v{version}, {} bytes)",
         f.container,
         f.envelope.len()
-    );
-    println!(
+    )?;
+    outln!(
         "mode:        {}{}",
         mode_name(env.mode),
         env.mode
             .header_value()
             .map(|h| format!(" ({h})"))
             .unwrap_or_default()
-    );
-    println!("bucket key:  {}", if env.bucket_key { "yes" } else { "no" });
+    )?;
+    outln!("bucket key:  {}", if env.bucket_key { "yes" } else { "no" })?;
     if !env.key_arn.is_empty() {
-        println!("key ARN:     {}", env.key_arn);
+        outln!("key ARN:     {}", env.key_arn)?;
     }
     if !env.context.is_empty() {
-        println!("context:     {}", serde_json::Value::Object(context));
+        outln!("context:     {}", serde_json::Value::Object(context))?;
     }
-    println!(
+    outln!(
         "object:      {}/{} id {}",
         env.bucket,
         env.key,
         hex::encode(env.object_id)
-    );
-    println!("chunk size:  {} bytes", env.chunk.bytes());
+    )?;
+    outln!("chunk size:  {} bytes", env.chunk.bytes())?;
     if parts.is_empty() {
-        println!("parts:       single PUT");
+        outln!("parts:       single PUT")?;
     } else {
         let list: Vec<String> = parts.iter().map(|(p, s)| format!("{p}:{s}")).collect();
-        println!("parts:       {} ({})", parts.len(), list.join(", "));
+        outln!("parts:       {} ({})", parts.len(), list.join(", "))?;
     }
-    println!("plaintext:   {} bytes", env.plaintext_len);
-    println!(
+    outln!("plaintext:   {} bytes", env.plaintext_len)?;
+    outln!(
         "sealed:      {} bytes (+{} overhead)",
         f.sealed_len,
         f.sealed_len.saturating_sub(env.plaintext_len)
-    );
-    println!("etag:        {}", env.etag);
+    )?;
+    outln!("etag:        {}", env.etag)?;
     Ok(())
 }

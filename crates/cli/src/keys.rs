@@ -6,6 +6,7 @@ use s3seal::kms::{KeyMetadata, KeyState};
 use s3seal::policy::KeyRef;
 
 use crate::error::{CliError, Result};
+use crate::out::outln;
 use crate::store::Home;
 
 /// The keys subcommands.
@@ -74,20 +75,20 @@ fn state(s: KeyState) -> &'static str {
     }
 }
 
-fn describe(m: &KeyMetadata) {
+fn describe(m: &KeyMetadata) -> Result<()> {
     let secs = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    println!("KeyId:        {}", m.key_id);
-    println!("Arn:          {}", m.arn);
-    println!("State:        {}", state(m.state));
-    println!("Description:  {}", m.description);
-    println!("AwsManaged:   {}", m.aws_managed);
-    println!("Created:      {} (unix seconds)", secs(m.creation_date));
-    println!("KeyVersion:   {}", m.rotation.current_version);
+    outln!("KeyId:        {}", m.key_id)?;
+    outln!("Arn:          {}", m.arn)?;
+    outln!("State:        {}", state(m.state))?;
+    outln!("Description:  {}", m.description)?;
+    outln!("AwsManaged:   {}", m.aws_managed)?;
+    outln!("Created:      {} (unix seconds)", secs(m.creation_date))?;
+    outln!("KeyVersion:   {}", m.rotation.current_version)?;
     if let Some(t) = m.rotation.last_rotated {
-        println!("LastRotated:  {} (unix seconds)", secs(t));
+        outln!("LastRotated:  {} (unix seconds)", secs(t))?;
     }
     let aliases: Vec<String> = m.aliases.iter().map(|a| format!("alias/{a}")).collect();
-    println!("Aliases:      {}", aliases.join(", "));
+    outln!("Aliases:      {}", aliases.join(", "))
 }
 
 /// Runs a keys subcommand.
@@ -102,22 +103,22 @@ pub fn run(home: &Home, cmd: &KeysCommand) -> Result<()> {
             if let Some(a) = alias {
                 kms.create_alias(&alias_name(a), &key_ref(&m.key_id)?)?;
             }
-            println!("{}\t{}", m.key_id, m.arn);
+            outln!("{}\t{}", m.key_id, m.arn)?;
         }
         KeysCommand::List => {
             for m in kms.list_keys() {
                 let names: Vec<String> = m.aliases.iter().map(|a| format!("alias/{a}")).collect();
                 let managed = if m.aws_managed { " (AWS managed)" } else { "" };
-                println!(
+                outln!(
                     "{}\t{}\t{}{managed}\t{}",
                     m.key_id,
                     state(m.state),
                     names.join(","),
                     m.description
-                );
+                )?;
             }
         }
-        KeysCommand::Describe { key } => describe(&kms.describe(&key_ref(key)?)?),
+        KeysCommand::Describe { key } => describe(&kms.describe(&key_ref(key)?)?)?,
         KeysCommand::Alias { alias, key } => {
             let name = alias_name(alias);
             let target = key_ref(key)?;
@@ -127,22 +128,23 @@ pub fn run(home: &Home, cmd: &KeysCommand) -> Result<()> {
             } else {
                 kms.create_alias(&name, &target)?
             }
-            println!("{name} -> {}", kms.describe(&target)?.arn);
+            outln!("{name} -> {}", kms.describe(&target)?.arn)?;
         }
         KeysCommand::Rotate { key } => {
             let m = kms.rotate_key(&key_ref(key)?)?;
-            println!(
+            outln!(
                 "{} rotated to version {}",
-                m.arn, m.rotation.current_version
-            );
+                m.arn,
+                m.rotation.current_version
+            )?;
         }
         KeysCommand::Disable { key } => {
             let m = kms.disable_key(&key_ref(key)?)?;
-            println!("{} {}", m.arn, state(m.state));
+            outln!("{} {}", m.arn, state(m.state))?;
         }
         KeysCommand::Enable { key } => {
             let m = kms.enable_key(&key_ref(key)?)?;
-            println!("{} {}", m.arn, state(m.state));
+            outln!("{} {}", m.arn, state(m.state))?;
         }
     }
     Ok(())

@@ -9,7 +9,9 @@ mod fsio;
 mod headers;
 mod inspect;
 mod keys;
+mod limits;
 mod objects;
+mod out;
 mod progress;
 mod sealed_file;
 mod store;
@@ -21,7 +23,8 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Result;
 use crate::headers::{EncryptionFlags, read_headers};
-use crate::objects::{PutOptions, print_headers};
+use crate::objects::PutOptions;
+use crate::out::print_headers;
 use crate::store::Home;
 
 /// s3seal: encrypt objects and files the way Amazon S3 server-side encryption does.
@@ -178,6 +181,15 @@ fn home_dir(cli: &Cli) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".s3seal"))
 }
 
+/// Checks the key of a `BUCKET/KEY` argument against S3's 1,024-byte limit before anything is
+/// read or written (`KeyTooLongError`); the bucket name is checked where the bucket is opened.
+fn check_target(target: &str) -> Result<()> {
+    match target.split_once('/') {
+        Some((_, key)) if !key.is_empty() => Ok(s3seal_policy::check_object_key(key)?),
+        _ => Ok(()),
+    }
+}
+
 fn run(cli: &Cli) -> Result<()> {
     let open = || Home::open_with(&home_dir(cli), cli.threads, cli.accept_keystore_rollback);
     let workers = cli
@@ -193,6 +205,8 @@ fn run(cli: &Cli) -> Result<()> {
             flags,
             part_size,
         } => {
+            check_target(target)?;
+            limits::check_part_size(*part_size, file)?;
             let home = open()?;
             let opts = PutOptions {
                 flags: flags.clone(),
@@ -206,7 +220,7 @@ fn run(cli: &Cli) -> Result<()> {
                 target,
                 Some(file),
                 &opts,
-            )?);
+            )?)?;
             Ok(())
         }
         Command::Get {
@@ -215,6 +229,7 @@ fn run(cli: &Cli) -> Result<()> {
             range,
             sse_c_key_file,
         } => {
+            check_target(target)?;
             let home = open()?;
             let h = objects::get(
                 &home,
@@ -226,7 +241,7 @@ fn run(cli: &Cli) -> Result<()> {
                 cli.quiet,
             )?;
             if output.as_deref().is_some_and(|p| p != Path::new("-")) {
-                print_headers(&h);
+                print_headers(&h)?;
             }
             Ok(())
         }
@@ -234,13 +249,14 @@ fn run(cli: &Cli) -> Result<()> {
             target,
             sse_c_key_file,
         } => {
+            check_target(target)?;
             let home = open()?;
             print_headers(&objects::head(
                 &home,
                 &home.engine()?,
                 target,
                 sse_c_key_file.as_deref(),
-            )?);
+            )?)?;
             Ok(())
         }
         Command::Copy {
@@ -249,6 +265,8 @@ fn run(cli: &Cli) -> Result<()> {
             flags,
             copy_source_sse_c_key_file,
         } => {
+            check_target(src)?;
+            check_target(dst)?;
             let home = open()?;
             print_headers(&objects::copy(
                 &home,
@@ -257,7 +275,7 @@ fn run(cli: &Cli) -> Result<()> {
                 dst,
                 flags,
                 copy_source_sse_c_key_file.as_deref(),
-            )?);
+            )?)?;
             Ok(())
         }
         Command::Rewrap {
@@ -266,6 +284,7 @@ fn run(cli: &Cli) -> Result<()> {
             sse,
             bucket_key,
         } => {
+            check_target(target)?;
             let home = open()?;
             let flags = EncryptionFlags {
                 sse: Some(sse.clone()),
@@ -273,7 +292,7 @@ fn run(cli: &Cli) -> Result<()> {
                 bucket_key: bucket_key.then_some(true),
                 ..EncryptionFlags::default()
             };
-            print_headers(&objects::rewrap(&home, &home.engine()?, target, &flags)?);
+            print_headers(&objects::rewrap(&home, &home.engine()?, target, &flags)?)?;
             Ok(())
         }
         Command::Encrypt {
@@ -291,7 +310,7 @@ fn run(cli: &Cli) -> Result<()> {
                 cli.quiet,
             )?;
             if output.as_deref().is_some_and(|p| p != Path::new("-")) {
-                print_headers(&h);
+                print_headers(&h)?;
             }
             Ok(())
         }
@@ -318,12 +337,19 @@ fn run(cli: &Cli) -> Result<()> {
     }
 }
 
+/// The exit status after a write to a closed pipe: 128 + SIGPIPE, what a shell reports for a
+/// program killed by SIGPIPE (Rust ignores the signal, so the write fails with EPIPE instead).
+const EXIT_BROKEN_PIPE: u8 = 141;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    match run(&cli).and_then(|()| out::flush()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`s3seal keys list | head -1`): nothing to say to anyone.
+        Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_BROKEN_PIPE),
         Err(e) => {
-            eprintln!("error: {e}");
+            // Never panics, even with standard error closed.
+            out::warn_line(format_args!("error: {e}"));
             ExitCode::FAILURE
         }
     }

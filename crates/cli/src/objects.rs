@@ -9,7 +9,7 @@ use s3seal::policy::BucketPolicy;
 use s3seal::policy::headers::names;
 use s3seal::{Engine, ObjectEnvelope, Request, StoredObject, parse_range};
 
-use crate::error::{CliError, Result};
+use crate::error::{CliError, ObjectContext, Result};
 use crate::fsio::{Output, open_input, read_full};
 use crate::headers::{EncryptionFlags, add_customer_key, read_headers};
 use crate::progress::bytes_bar;
@@ -37,18 +37,6 @@ fn request<'a>(bucket: &'a BucketPolicy, key: &'a str, headers: &'a HeaderMap) -
         key,
         headers,
         secure_transport: true,
-    }
-}
-
-/// Prints response headers, sorted, one `name: value` a line.
-pub fn print_headers(h: &HeaderMap) {
-    let mut lines: Vec<String> = h
-        .iter()
-        .map(|(k, v)| format!("{}: {}", k.as_str(), v.to_str().unwrap_or("<binary>")))
-        .collect();
-    lines.sort();
-    for l in lines {
-        println!("{l}");
     }
 }
 
@@ -253,13 +241,19 @@ pub fn get(
     let req = request(&bucket, key, &headers);
     match range {
         Some(r) => {
-            let env = ObjectEnvelope::from_bytes(&env_bytes).map_err(s3seal::EngineError::from)?;
+            let env = ObjectEnvelope::from_bytes(&env_bytes).context_object(
+                bucket_name,
+                key,
+                &obj.path,
+            )?;
             let range = parse_range(r, env.plaintext_len)?;
             let mut sealed = Vec::new();
             obj.data
                 .read_to_end(&mut sealed)
                 .map_err(CliError::io(format!("read {}", obj.path.display())))?;
-            let opened = engine.get_object(&req, &env_bytes, &sealed, Some(range))?;
+            let opened = engine
+                .get_object(&req, &env_bytes, &sealed, Some(range))
+                .context_object(bucket_name, key, &obj.path)?;
             let mut out = Output::open(output)?;
             {
                 let mut w = out.writer();
@@ -272,11 +266,14 @@ pub fn get(
         }
         None => {
             let bar = bytes_bar(Some(obj.len), quiet, "get");
+            let path = obj.path;
             let reader = bar.wrap_read(BufReader::with_capacity(1 << 20, obj.data));
             let mut out = Output::open(output)?;
             let h = {
                 let mut w = out.writer();
-                let h = engine.get_object_stream(&req, &env_bytes, reader, &mut w)?;
+                let h = engine
+                    .get_object_stream(&req, &env_bytes, reader, &mut w)
+                    .context_object(bucket_name, key, &path)?;
                 w.flush().map_err(CliError::io("write output"))?;
                 h
             };
@@ -301,7 +298,9 @@ pub fn head(
     let bucket = home.bucket(bucket_name)?;
     let obj = home.store().open_object(bucket_name, key)?;
     let headers = read_headers(key_file)?;
-    Ok(engine.head_object(&request(&bucket, key, &headers), &obj.envelope)?)
+    engine
+        .head_object(&request(&bucket, key, &headers), &obj.envelope)
+        .context_object(bucket_name, key, &obj.path)
 }
 
 /// CopyObject from `src` to `dst` (both `BUCKET/KEY`).
@@ -320,20 +319,26 @@ pub fn copy(
     let (dst_bucket_name, dst_key) = split_object(dst)?;
     let src_bucket = home.bucket(src_bucket_name)?;
     let dst_bucket = home.bucket(dst_bucket_name)?;
-    let (src_env, src_sealed) = home.store().read_object(src_bucket_name, src_key)?;
+    let mut src = home.store().open_object(src_bucket_name, src_key)?;
+    let mut src_sealed = Vec::new();
+    src.data
+        .read_to_end(&mut src_sealed)
+        .map_err(CliError::io(format!("read {}", src.path.display())))?;
     let mut headers = flags.headers()?;
     if let Some(p) = copy_key_file {
         add_customer_key(&mut headers, p, true)?;
     }
-    let written = engine.copy_object(
-        &request(&dst_bucket, dst_key, &headers),
-        &StoredObject {
-            bucket: &src_bucket,
-            key: src_key,
-            envelope: &src_env,
-            sealed: &src_sealed,
-        },
-    )?;
+    let written = engine
+        .copy_object(
+            &request(&dst_bucket, dst_key, &headers),
+            &StoredObject {
+                bucket: &src_bucket,
+                key: src_key,
+                envelope: &src.envelope,
+                sealed: &src_sealed,
+            },
+        )
+        .context_object(src_bucket_name, src_key, &src.path)?;
     let store = home.store();
     let mut out = store.new_data()?;
     out.file()
@@ -356,10 +361,12 @@ pub fn rewrap(
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
-    let env_bytes = home.store().open_object(bucket_name, key)?.envelope;
+    let obj = home.store().open_object(bucket_name, key)?;
     let headers = flags.headers()?;
-    let (_, new_env, h) = engine.rewrap(&request(&bucket, key, &headers), &env_bytes)?;
+    let (_, new_env, h) = engine
+        .rewrap(&request(&bucket, key, &headers), &obj.envelope)
+        .context_object(bucket_name, key, &obj.path)?;
     home.store()
-        .replace_envelope(bucket_name, key, &env_bytes, &new_env)?;
+        .replace_envelope(bucket_name, key, &obj.envelope, &new_env)?;
     Ok(h)
 }

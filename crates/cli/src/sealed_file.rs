@@ -134,7 +134,8 @@ pub fn encrypt(
     let bar = bytes_bar(len, quiet, "encrypt");
     let reader = bar.wrap_read(reader);
     let spool_dir = match output {
-        Some(p) if p.as_os_str() != "-" => p
+        // Beside a regular (or new) output file only: not in /dev for `-o /dev/null`.
+        Some(p) if p.as_os_str() != "-" && std::fs::metadata(p).map_or(true, |m| m.is_file()) => p
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .map(Path::to_path_buf),

@@ -559,9 +559,13 @@ fn tampered_and_truncated_objects() {
     bytes[orig.len() / 2] ^= 0x80;
     std::fs::write(&sealed, &bytes).unwrap();
     let e = env.err(&["get", "bkt/t", "-o", s(&o)]);
-    assert_eq!(
-        e.trim(),
-        "error: InternalError: stored object failed authentication"
+    // The S3 code and the engine's cause as before, now naming the object and its file.
+    assert!(
+        e.trim()
+            .starts_with("error: InternalError: stored object bkt/t is corrupt (")
+            && e.contains(s(&sealed))
+            && e.trim().ends_with("): stored object failed authentication"),
+        "{e}"
     );
     assert!(!o.exists());
     // A range over untouched chunks still reads; one over the flipped byte does not.
@@ -978,4 +982,428 @@ fn concurrent_processes_lose_no_acknowledged_write() {
             "round {round}: bkt/same is no writer's whole version"
         );
     }
+}
+
+/// A command's stderr must not show a panic.
+#[track_caller]
+fn no_panic(o: &Output) {
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!e.contains("panicked"), "{e}");
+    assert_ne!(o.status.code(), Some(101), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_onto_devices_and_fifos_writes_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::with_bucket();
+    let data = pattern(300_000, 11);
+    let f = env.write("in", &data);
+    env.ok(&["put", "bkt/o", s(&f)]);
+
+    // First a private character device (root can make one), so a regression fails here
+    // without replacing the machine's /dev/null.
+    let dev = env.path("null-dev");
+    let made = Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|st| st.success());
+    if made {
+        env.ok(&["get", "bkt/o", "-o", s(&dev)]);
+        env.ok(&["encrypt", "-i", s(&f), "-o", s(&dev)]);
+        assert!(
+            std::fs::symlink_metadata(&dev)
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
+    // /dev/null stays a character device (the bug replaced it with the plaintext, as root).
+    env.ok(&["get", "bkt/o", "-o", "/dev/null"]);
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A symbolic link to a device: written through, the link stays a link.
+    let link = env.path("null-link");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    env.ok(&["get", "bkt/o", "-o", s(&link)]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    // A FIFO gets the bytes and stays a FIFO.
+    let fifo = env.path("fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    env.ok(&["get", "bkt/o", "-o", s(&fifo)]);
+    assert!(reader.join().unwrap() == data);
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    // A sealed file written into a FIFO.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    env.ok(&["encrypt", "-i", s(&f), "-o", s(&fifo)]);
+    let sealed = reader.join().unwrap();
+    assert!(sealed.starts_with(b"S3SF"));
+
+    // A symbolic link to a regular file: the file is replaced, the link kept.
+    let target = env.write("target", b"old");
+    let flink = env.path("file-link");
+    std::os::unix::fs::symlink(&target, &flink).unwrap();
+    env.ok(&["get", "bkt/o", "-o", s(&flink)]);
+    assert!(
+        std::fs::symlink_metadata(&flink)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read(&target).unwrap() == data);
+    // A dangling link and a directory are refused, and left alone.
+    let dangling = env.path("dangling");
+    std::os::unix::fs::symlink(env.path("nothing"), &dangling).unwrap();
+    assert!(
+        env.err(&["get", "bkt/o", "-o", s(&dangling)])
+            .contains("symbolic link")
+    );
+    assert!(!env.path("nothing").exists());
+    let dir = env.path("adir");
+    std::fs::create_dir(&dir).unwrap();
+    assert!(
+        env.err(&["get", "bkt/o", "-o", s(&dir)])
+            .contains("not a regular file")
+    );
+    assert!(dir.is_dir());
+    // Regular files are still written atomically: a failed read leaves an old file alone.
+    let kept = env.write("kept", b"old");
+    env.err(&["get", "bkt/missing", "-o", s(&kept)]);
+    assert_eq!(std::fs::read(&kept).unwrap(), b"old");
+}
+
+/// Runs `args` against a memory limit (`ulimit -v`, KiB) with a time limit, via the shell.
+fn bounded(env: &Env, args: &[&str], kib: u64) -> Output {
+    let mut script = format!("ulimit -v {kib}; exec \"$@\"");
+    script.push('\n');
+    let start = std::time::Instant::now();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .arg("sh")
+        .arg(BIN)
+        .arg("--home")
+        .arg(env.path("home"))
+        .arg("--quiet")
+        .args(args)
+        .env_remove("S3SEAL_HOME")
+        .env_remove("S3SEAL_ROOT_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "{args:?} took {:?}",
+        start.elapsed()
+    );
+    o
+}
+
+#[cfg(unix)]
+#[test]
+fn unbounded_inputs_are_refused() {
+    let env = Env::with_bucket();
+    // 4 GiB of address space: far more than the CLI needs, far less than /dev/zero would take.
+    let limit = 4 << 20;
+    let o = bounded(
+        &env,
+        &["bucket", "set-encryption", "bkt", "--file", "/dev/zero"],
+        limit,
+    );
+    no_panic(&o);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: MaxMessageLengthExceeded"), "{e}");
+    assert!(e.contains("16384"), "{e}");
+    let f = env.write("in", b"data");
+    env.ok(&["put", "bkt/k", s(&f)]);
+    for args in [
+        &["put", "bkt/k", s(&f), "--sse-c-key-file", "/dev/zero"][..],
+        &["get", "bkt/k", "--sse-c-key-file", "/dev/zero"][..],
+        &["head", "bkt/k", "--sse-c-key-file", "/dev/zero"][..],
+        &["decrypt", "-i", s(&f), "--sse-c-key-file", "/dev/zero"][..],
+    ] {
+        let o = bounded(&env, args, limit);
+        no_panic(&o);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("is not a 32-byte key"), "{args:?}: {e}");
+    }
+    assert_eq!(env.run(&["get", "bkt/k"]).stdout, b"data");
+    env.ok(&["put", "bkt/src", s(&f)]);
+    let o = bounded(
+        &env,
+        &[
+            "copy",
+            "bkt/src",
+            "bkt/dst",
+            "--copy-source-sse-c-key-file",
+            "/dev/zero",
+        ],
+        limit,
+    );
+    no_panic(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a 32-byte key"));
+    assert!(env.err(&["head", "bkt/dst"]).contains("NoSuchKey"));
+    // A key file of exactly 1 KiB is read (and refused by the policy as S3 does).
+    let big = env.write("big.key", &[7u8; 1024]);
+    assert!(
+        env.err(&["put", "bkt/k", s(&f), "--sse-c-key-file", s(&big)])
+            .contains("InvalidArgument")
+    );
+}
+
+#[test]
+fn part_sizes_are_bounded() {
+    let env = Env::with_bucket();
+    let old = pattern(1000, 12);
+    let f = env.write("old", &old);
+    env.ok(&["put", "bkt/p", s(&f)]);
+    let new = pattern(100_000, 13);
+    for ps in ["18446744073709551615", "1024GiB", "0", "6GiB", "5368709121"] {
+        // From standard input (multipart of unknown length) and from a file.
+        let o = env.run_stdin(&["put", "bkt/p", "-", "--part-size", ps], &new);
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(1), "{ps}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.starts_with("error: --part-size") && e.contains("5 MiB to 5 GiB"),
+            "{ps}: {e}"
+        );
+        let nf = env.write("new", &new);
+        let e = env.err(&["put", "bkt/p", s(&nf), "--part-size", ps]);
+        assert!(e.contains("out of range"), "{ps}: {e}");
+        // The existing object is untouched.
+        assert_eq!(env.run(&["get", "bkt/p"]).stdout, old, "{ps}");
+    }
+    // Below 5 MiB from standard input: EntityTooSmall before anything is read or stored.
+    let o = env.run_stdin(&["put", "bkt/p", "-", "--part-size", "1MiB"], &new);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("EntityTooSmall"));
+    assert_eq!(env.run(&["get", "bkt/p"]).stdout, old);
+    // More than 10,000 parts of a file of known length: refused before reading.
+    let sparse = env.path("sparse");
+    let file = std::fs::File::create(&sparse).unwrap();
+    file.set_len((5 << 20) * 10_001).unwrap();
+    let e = env.err(&["put", "bkt/p", s(&sparse), "--part-size", "5MiB"]);
+    assert!(e.contains("10000") && e.contains("--part-size"), "{e}");
+    assert_eq!(env.run(&["get", "bkt/p"]).stdout, old);
+}
+
+#[test]
+fn names_are_checked() {
+    let env = Env::with_bucket();
+    for bad in [
+        "a..b",
+        "192.168.5.4",
+        "xn--abc",
+        "sthree-x",
+        "amzn-s3-demo-bucket",
+        "bkt-s3alias",
+        "bkt--ol-s3",
+        "bkt.mrap",
+        "bkt--use1-az4--x-s3",
+        "ab",
+        "ab-",
+        "Upper",
+    ] {
+        let e = env.err(&["bucket", "create", bad]);
+        assert!(e.starts_with("error: InvalidBucketName"), "{bad}: {e}");
+        let e = env.err(&["put", &format!("{bad}/k"), "/dev/null"]);
+        assert!(
+            e.contains("InvalidBucketName") || e.contains("NoSuchBucket"),
+            "{bad}: {e}"
+        );
+    }
+    assert!(!env.path("home/buckets/a..b").exists());
+    // Directory buckets: with S3's zone suffix or a plain local name; no dots.
+    env.ok(&[
+        "bucket",
+        "create",
+        "dir--use1-az4--x-s3",
+        "--kind",
+        "directory",
+    ]);
+    env.ok(&["bucket", "create", "dirb", "--kind", "directory"]);
+    assert!(
+        env.err(&["bucket", "create", "d.b", "--kind", "directory"])
+            .contains("InvalidBucketName")
+    );
+    let f = env.write("in", b"x");
+    env.ok(&["put", "dir--use1-az4--x-s3/k", s(&f)]);
+    // Keys: 1,024 bytes of UTF-8 at most.
+    let ok = format!("bkt/{}", "k".repeat(1024));
+    env.ok(&["put", &ok, s(&f)]);
+    for long in ["k".repeat(1025), "€".repeat(342)] {
+        let t = format!("bkt/{long}");
+        let e = env.err(&["put", &t, s(&f)]);
+        assert_eq!(
+            e.trim(),
+            "error: KeyTooLongError: Your key is too long. (object key is longer than 1024 bytes)"
+        );
+        assert!(env.err(&["get", &t]).contains("KeyTooLongError"));
+        assert!(env.err(&["copy", "bkt/x", &t]).contains("KeyTooLongError"));
+    }
+}
+
+#[test]
+fn failed_stdout_writes_do_not_panic() {
+    let env = Env::with_bucket();
+    let f = env.write("in", &pattern(10_000, 14));
+    // A full disk: a one-line error.
+    for args in [
+        &["keys", "list"][..],
+        &["put", "bkt/full", s(&f)][..],
+        &["inspect", "bkt/full", "--json"][..],
+        &["get", "bkt/full"][..],
+        &["bucket", "get-encryption", "bkt"][..],
+    ] {
+        if args[0] == "bucket" {
+            env.ok(&["bucket", "set-encryption", "bkt", "--sse", "AES256"]);
+        }
+        let o = env
+            .cmd()
+            .args(args)
+            .stdout(Stdio::from(std::fs::File::create("/dev/full").unwrap()))
+            .output()
+            .unwrap();
+        no_panic(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.starts_with("error: write")
+                && e.contains("No space left on device")
+                && e.lines().count() == 1,
+            "{args:?}: {e}"
+        );
+    }
+    // A closed pipe: quiet, no panic, exit 141 (128 + SIGPIPE).
+    for _ in 0..5 {
+        env.ok(&["keys", "create"]);
+    }
+    for args in [
+        &["keys", "list"][..],
+        &["inspect", "bkt/full", "--json"][..],
+        &["get", "bkt/full"][..],
+        &["put", "bkt/pipe", s(&f)][..],
+    ] {
+        // A pipe whose read end is closed before the command starts. (Another test's fork may
+        // briefly hold a copy of the read end, so a write can rarely succeed: retry.)
+        let mut quiet_exits = 0;
+        for _ in 0..5 {
+            let (r, w) = std::io::pipe().unwrap();
+            drop(r);
+            let o = env
+                .cmd()
+                .args(args)
+                .stdout(Stdio::from(w))
+                .output()
+                .unwrap();
+            no_panic(&o);
+            assert!(
+                o.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            match o.status.code() {
+                Some(141) => quiet_exits += 1,
+                Some(0) => {}
+                other => panic!("{args:?}: exit {other:?}"),
+            }
+        }
+        assert!(quiet_exits > 0, "{args:?}");
+    }
+    // A closed standard error on a failing command: no panic either.
+    let o = env
+        .cmd()
+        .args(["get", "bkt/missing"])
+        .stderr(Stdio::from(std::fs::File::create("/dev/full").unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// The files of `bkt/KEY`: its sealed bytes and the file that ends with its envelope, in either
+/// store layout (`HEX.sealed` + `HEX.env`, or `HEX/ID.data` + `HEX/current`).
+fn stored_files(env: &Env, key: &str) -> (PathBuf, PathBuf) {
+    let objects = env.path("home/buckets/bkt/objects");
+    let hex = hex::encode(key);
+    let flat = objects.join(format!("{hex}.sealed"));
+    if flat.exists() {
+        return (flat, objects.join(format!("{hex}.env")));
+    }
+    let dir = objects.join(&hex);
+    let data = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "data"))
+        .unwrap();
+    (data, dir.join("current"))
+}
+
+#[test]
+fn corrupt_objects_name_their_file() {
+    let env = Env::with_bucket();
+    let f = env.write("in", &pattern(100_000, 15));
+    env.ok(&["put", "bkt/c", s(&f), "--sse", "aws:kms"]);
+    let (sealed, envelope) = stored_files(&env, "c");
+    let orig = std::fs::read(&envelope).unwrap();
+    let mut bad = orig.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    std::fs::write(&envelope, &bad).unwrap();
+    for args in [
+        &["get", "bkt/c"][..],
+        &["get", "bkt/c", "--range", "bytes=0-9"][..],
+        &["head", "bkt/c"][..],
+        &["copy", "bkt/c", "bkt/d"][..],
+        &["rewrap", "bkt/c", "--kms-key", "alias/demo"][..],
+    ] {
+        let e = env.err(args);
+        assert!(
+            e.starts_with("error: InternalError: stored object bkt/c is corrupt (")
+                && e.contains(s(&sealed)),
+            "{args:?}: {e}"
+        );
+    }
+    std::fs::write(&envelope, &orig).unwrap();
+    let data = std::fs::read(&sealed).unwrap();
+    std::fs::write(&sealed, &data[..data.len() - 1]).unwrap();
+    let e = env.err(&["get", "bkt/c"]);
+    assert!(
+        e.contains("stored object bkt/c is corrupt") && e.contains(s(&sealed)),
+        "{e}"
+    );
+    // Errors that are not corruption are unchanged.
+    assert_eq!(
+        env.err(&["get", "bkt/nokey"]).trim(),
+        "error: NoSuchKey: The specified key does not exist."
+    );
 }

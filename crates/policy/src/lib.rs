@@ -7,6 +7,7 @@ pub mod context;
 pub mod customer_key;
 pub mod error;
 pub mod headers;
+pub mod names;
 pub mod resolve;
 pub mod response;
 
@@ -19,6 +20,9 @@ pub use context::EncryptionContext;
 pub use customer_key::{CustomerKey, KeyVerifier, ObjectIdentity, derive_object_key};
 pub use error::{DirectoryRule, PolicyError, S3Error};
 pub use headers::SseHeaders;
+pub use names::{
+    MAX_KEY_LEN, NameError, check_bucket_name, check_bucket_name_any, check_object_key,
+};
 pub use resolve::{
     Encryption, ReadOp, ReadPlan, ReadRequest, StoredEncryption, WriteOp, WritePlan, WriteRequest,
     resolve_read, resolve_write,

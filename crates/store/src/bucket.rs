@@ -41,19 +41,10 @@ pub fn parse_kind(s: &str) -> Option<BucketKind> {
     }
 }
 
-/// Checks a bucket name: 3..=63 of `a-z 0-9 . -`, starting and ending with a letter or digit.
+/// Checks a bucket name against S3's rules (any bucket kind): no path separator, `..` or
+/// other name can reach a bucket directory.
 fn check_bucket_name(name: &str) -> Result<(), StoreError> {
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-';
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if (3..=63).contains(&name.len())
-        && name.chars().all(ok_char)
-        && edge(name.chars().next())
-        && edge(name.chars().last())
-    {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidBucketName)
-    }
+    s3seal::policy::check_bucket_name_any(name).map_err(|_| StoreError::InvalidBucketName)
 }
 
 impl Store {
