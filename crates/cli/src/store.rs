@@ -193,6 +193,10 @@ impl From<StoreError> for CliError {
                 s3("InvalidBucketName", "The specified bucket is not valid.")
             }
             StoreError::NoSuchKey => s3("NoSuchKey", "The specified key does not exist."),
+            StoreError::NoSuchUpload => s3(
+                "NoSuchUpload",
+                "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed.",
+            ),
             StoreError::Conflict => s3(
                 "OperationAborted",
                 "A conflicting conditional operation is currently in progress against this resource. Try again.",

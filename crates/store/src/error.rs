@@ -16,6 +16,12 @@ pub enum StoreError {
     /// The object does not exist.
     #[error("the specified key does not exist")]
     NoSuchKey,
+    /// The multipart upload does not exist (never created, completed or aborted).
+    #[error("the specified multipart upload does not exist")]
+    NoSuchUpload,
+    /// The part was not uploaded.
+    #[error("part {0} was not uploaded")]
+    NoSuchPart(u32),
     /// The object changed while a read-modify-write (rewrap) was in progress: retry.
     #[error("the object changed concurrently")]
     Conflict,

@@ -10,6 +10,7 @@ mod failpoint;
 mod fsx;
 mod object;
 mod scratch;
+mod upload;
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,7 @@ pub use bucket::{MAX_BUCKET_FILE, kind_name, parse_kind};
 pub use error::StoreError;
 pub use object::{MAX_POINTER, ObjectFile};
 pub use scratch::{NewData, STALE_AFTER, Staging};
+pub use upload::MAX_UPLOAD_STATE;
 
 /// The buckets, objects and scratch space under one home directory.
 ///

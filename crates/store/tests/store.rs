@@ -205,3 +205,66 @@ fn a_rewrap_replaces_only_the_envelope_and_only_if_unchanged() {
         Err(StoreError::NoSuchBucket)
     ));
 }
+
+#[test]
+fn uploads_outlive_the_process_and_complete_into_one_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let id = st.create_upload("bkt", "big/key", b"state-0").unwrap();
+    let part = |st: &Store, n: u32, bytes: &[u8]| {
+        let mut d = st.new_data().unwrap();
+        d.file().write_all(bytes).unwrap();
+        st.put_part("bkt", &id, n, d).unwrap();
+    };
+    part(&st, 1, b"one-");
+    part(&st, 2, b"stale");
+    drop(st);
+    // A restart: the upload, its state and parts are still there; part 2 is uploaded again.
+    let st = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        st.list_uploads("bkt").unwrap(),
+        vec![(id.clone(), "big/key".to_owned())]
+    );
+    assert_eq!(
+        st.upload("bkt", &id).unwrap(),
+        ("big/key".to_owned(), b"state-0".to_vec())
+    );
+    st.replace_upload_state("bkt", &id, b"state-0", b"state-1")
+        .unwrap();
+    assert!(matches!(
+        st.replace_upload_state("bkt", &id, b"state-0", b"state-2"),
+        Err(StoreError::Conflict)
+    ));
+    part(&st, 2, b"two");
+    assert!(matches!(
+        st.open_part("bkt", &id, 3),
+        Err(StoreError::NoSuchPart(3))
+    ));
+    st.complete_upload("bkt", &id, &[1, 2], b"env").unwrap();
+    assert_eq!(
+        st.read_object("bkt", "big/key").unwrap(),
+        (b"env".to_vec(), b"one-two".to_vec())
+    );
+    assert!(st.list_uploads("bkt").unwrap().is_empty());
+    assert!(matches!(
+        st.upload("bkt", &id),
+        Err(StoreError::NoSuchUpload)
+    ));
+    // Aborted uploads vanish; ids that are not this store's never name a path.
+    let other = st.create_upload("bkt", "x", b"s").unwrap();
+    st.abort_upload("bkt", &other).unwrap();
+    assert!(matches!(
+        st.abort_upload("bkt", &other),
+        Err(StoreError::NoSuchUpload)
+    ));
+    for bogus in ["../../etc", "", "x", &"a".repeat(31)] {
+        assert!(
+            matches!(st.upload("bkt", bogus), Err(StoreError::NoSuchUpload)),
+            "{bogus}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
+}
