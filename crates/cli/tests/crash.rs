@@ -280,3 +280,54 @@ fn kill_9_at_random_moments_of_large_puts() {
         "no put was killed: the test did not test anything"
     );
 }
+
+#[test]
+fn kill_9_at_random_moments_of_keystore_changes() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    ok(&home, &["keys", "create", "--alias", "first"]);
+    let mut seed: u64 = 0xbeef;
+    let mut acknowledged = vec!["alias/first".to_owned()];
+    let mut killed = 0;
+    for i in 0..30 {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let alias = format!("k{i}");
+        let args: Vec<String> = match i % 3 {
+            0 => vec![
+                "keys".into(),
+                "create".into(),
+                "--alias".into(),
+                alias.clone(),
+            ],
+            1 => vec!["keys".into(), "rotate".into(), "alias/first".into()],
+            _ => vec!["bucket".into(), "create".into(), format!("bkt{i}")],
+        };
+        let mut child = Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .arg("--quiet")
+            .args(&args)
+            .env_remove("S3SEAL_HOME")
+            .env_remove("S3SEAL_ROOT_KEY")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(seed >> 50));
+        let _ = child.kill();
+        let done = child.wait().unwrap().success();
+        killed += usize::from(!done);
+        if done && i % 3 == 0 {
+            acknowledged.push(format!("alias/{alias}"));
+        }
+        // The keystore always loads, and every acknowledged key is in it.
+        let list = String::from_utf8(ok(&home, &["keys", "list"])).unwrap();
+        for a in &acknowledged {
+            assert!(list.contains(a.as_str()), "round {i}: {a} lost:\n{list}");
+        }
+    }
+    eprintln!("{killed} of 30 keystore changes killed");
+    assert!(killed > 0, "nothing was killed: the test did not test anything");
+}
