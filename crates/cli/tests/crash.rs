@@ -51,6 +51,24 @@ fn ok(home: &Path, args: &[&str]) -> Vec<u8> {
     o.stdout
 }
 
+/// Runs the binary and sends it SIGKILL after `delay`; whether it had finished successfully.
+fn run_killed<S: AsRef<std::ffi::OsStr>>(home: &Path, args: &[S], delay: Duration) -> bool {
+    let mut child = Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .arg("--quiet")
+        .args(args)
+        .env_remove("S3SEAL_HOME")
+        .env_remove("S3SEAL_ROOT_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill(); // SIGKILL
+    child.wait().unwrap().success()
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -245,20 +263,7 @@ fn kill_9_at_random_moments_of_large_puts() {
         if i % 2 == 1 {
             args.extend(["--part-size", "5MiB"]);
         }
-        let mut child = Command::new(BIN)
-            .arg("--home")
-            .arg(&home)
-            .arg("--quiet")
-            .args(&args)
-            .env_remove("S3SEAL_HOME")
-            .env_remove("S3SEAL_ROOT_KEY")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        let _ = child.kill(); // SIGKILL
-        if child.wait().unwrap().success() {
+        if run_killed(&home, &args, delay) {
             finished += 1;
         } else {
             killed += 1;
@@ -304,20 +309,7 @@ fn kill_9_at_random_moments_of_keystore_changes() {
             1 => vec!["keys".into(), "rotate".into(), "alias/first".into()],
             _ => vec!["bucket".into(), "create".into(), format!("bkt{i}")],
         };
-        let mut child = Command::new(BIN)
-            .arg("--home")
-            .arg(&home)
-            .arg("--quiet")
-            .args(&args)
-            .env_remove("S3SEAL_HOME")
-            .env_remove("S3SEAL_ROOT_KEY")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(seed >> 50));
-        let _ = child.kill();
-        let done = child.wait().unwrap().success();
+        let done = run_killed(&home, &args, Duration::from_micros(seed >> 50));
         killed += usize::from(!done);
         if done && i % 3 == 0 {
             acknowledged.push(format!("alias/{alias}"));
@@ -329,5 +321,8 @@ fn kill_9_at_random_moments_of_keystore_changes() {
         }
     }
     eprintln!("{killed} of 30 keystore changes killed");
-    assert!(killed > 0, "nothing was killed: the test did not test anything");
+    assert!(
+        killed > 0,
+        "nothing was killed: the test did not test anything"
+    );
 }
