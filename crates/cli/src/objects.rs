@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use http::HeaderMap;
 use s3seal::policy::BucketPolicy;
 use s3seal::policy::headers::names;
-use s3seal::{Engine, ObjectEnvelope, Request, StoredObject, parse_range};
+use s3seal::{Engine, Request, StoredObject};
 
 use crate::error::{CliError, ObjectContext, Result};
 use crate::fsio::{Output, open_input, read_full};
@@ -241,28 +241,22 @@ pub fn get(
     let req = request(&bucket, key, &headers);
     match range {
         Some(r) => {
-            let env = ObjectEnvelope::from_bytes(&env_bytes).context_object(
+            // Planned from the envelope: only the spans the range needs are read from disk.
+            let plan = engine.plan_get(&req, &env_bytes, Some(r)).context_object(
                 bucket_name,
                 key,
                 &obj.path,
             )?;
-            let range = parse_range(r, env.plaintext_len)?;
-            let mut sealed = Vec::new();
-            obj.data
-                .read_to_end(&mut sealed)
-                .map_err(CliError::io(format!("read {}", obj.path.display())))?;
-            let opened = engine
-                .get_object(&req, &env_bytes, &sealed, Some(range))
-                .context_object(bucket_name, key, &obj.path)?;
+            let spans = SpanReader::new(&mut obj.data, plan.spans());
             let mut out = Output::open(output)?;
             {
                 let mut w = out.writer();
-                w.write_all(&opened.body)
-                    .and_then(|()| w.flush())
-                    .map_err(CliError::io("write output"))?;
+                plan.stream(spans, &mut w)
+                    .context_object(bucket_name, key, &obj.path)?;
+                w.flush().map_err(CliError::io("write output"))?;
             }
             out.commit()?;
-            Ok(opened.headers)
+            Ok(plan.headers().clone())
         }
         None => {
             let bar = bytes_bar(Some(obj.len), quiet, "get");
@@ -281,6 +275,45 @@ pub fn get(
             bar.finish_and_clear();
             Ok(h)
         }
+    }
+}
+
+/// Reads byte spans of a file back to back, seeking to each: what a ranged GET needs of a
+/// stored object, and nothing else.
+struct SpanReader<'a> {
+    file: &'a mut std::fs::File,
+    spans: std::vec::IntoIter<std::ops::Range<u64>>,
+    left: u64,
+}
+
+impl<'a> SpanReader<'a> {
+    fn new(file: &'a mut std::fs::File, spans: Vec<std::ops::Range<u64>>) -> Self {
+        SpanReader {
+            file,
+            spans: spans.into_iter(),
+            left: 0,
+        }
+    }
+}
+
+impl Read for SpanReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.left == 0 {
+            let Some(s) = self.spans.next() else {
+                return Ok(0);
+            };
+            std::io::Seek::seek(self.file, std::io::SeekFrom::Start(s.start))?;
+            self.left = s.end - s.start;
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

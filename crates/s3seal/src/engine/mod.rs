@@ -15,6 +15,7 @@
 //! | `keys` | per-mode keys: minting a new object's keys, unwrapping a stored object's, the envelope MAC |
 //! | `codec` | the one value per object that seals and opens its bytes (one layer, two layers, FSx) |
 //! | `object` | PutObject, GetObject, HeadObject, CopyObject (buffers and streams), [`parse_range`] |
+//! | `read` | ranged reads from stored byte spans: [`ReadPlan`] |
 //! | `multipart` | CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload |
 //! | `rewrap` | moving an object to another KMS key without touching its data |
 
@@ -23,6 +24,7 @@ mod codec;
 mod keys;
 mod multipart;
 mod object;
+mod read;
 mod rewrap;
 mod types;
 
@@ -42,6 +44,7 @@ use crate::error::{EngineError, EnvelopeError};
 
 pub use builder::{EngineBuilder, EngineConfig};
 pub use object::parse_range;
+pub use read::ReadPlan;
 pub use types::{CompletedPart, Opened, Request, SealedPart, StoredObject, Upload, Written};
 
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.

@@ -27,7 +27,7 @@ pub(crate) fn part_digest(header: &[u8]) -> [u8; PART_DIGEST_LEN] {
 }
 
 /// The layout of a stored object's parts, from its envelope.
-fn layout(env: &ObjectEnvelope) -> Result<MultipartLayout, EngineError> {
+pub(crate) fn layout(env: &ObjectEnvelope) -> Result<MultipartLayout, EngineError> {
     Ok(
         MultipartLayout::with_geometry(geometry(env.mode, env.chunk), env.layout_parts())
             .map_err(|_| EnvelopeError::BadParts)?,
@@ -36,7 +36,7 @@ fn layout(env: &ObjectEnvelope) -> Result<MultipartLayout, EngineError> {
 
 /// Whether a part's header is the one the manifest names (not a stale re-upload); a single
 /// PUT has no manifest entry.
-fn header_matches(env: &ObjectEnvelope, position: usize, header: &[u8]) -> bool {
+pub(crate) fn header_matches(env: &ObjectEnvelope, position: usize, header: &[u8]) -> bool {
     env.parts
         .get(position)
         .is_none_or(|p| p.digest == part_digest(header))
@@ -171,7 +171,7 @@ impl Engine {
 
     /// Checks a GET/HEAD against the stored object (parsing its envelope once) and unwraps its
     /// keys.
-    fn prepare_read(
+    pub(crate) fn prepare_read(
         &self,
         req: &Request<'_>,
         raw: &[u8],
