@@ -75,6 +75,9 @@ pub enum EngineError {
     /// A byte range that does not overlap the object.
     #[error("requested range not satisfiable")]
     InvalidRange,
+    /// A `partNumber` the object does not have.
+    #[error("part number not satisfiable")]
+    InvalidPartNumber,
     /// CompleteMultipartUpload named no parts, parts out of order, or parts not uploaded.
     #[error("invalid part list")]
     InvalidPart,
@@ -220,6 +223,11 @@ impl EngineError {
                 "InvalidRange",
                 S::RANGE_NOT_SATISFIABLE,
                 "The requested range is not satisfiable",
+            ),
+            EngineError::InvalidPartNumber => err(
+                "InvalidPartNumber",
+                S::RANGE_NOT_SATISFIABLE,
+                "The requested partnumber is not satisfiable",
             ),
             EngineError::InvalidPart => err(
                 "InvalidPart",

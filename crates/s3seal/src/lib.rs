@@ -13,6 +13,6 @@ pub use engine::{
 };
 pub use envelope::{ManifestPart, Mode, ObjectEnvelope, PART_DIGEST_LEN};
 pub use error::{EngineError, EnvelopeError};
-pub use s3seal_gcm::{BackendKind, ChunkSize};
+pub use s3seal_gcm::{BackendKind, ChunkSize, PartNumber};
 pub use s3seal_kms as kms;
 pub use s3seal_policy as policy;

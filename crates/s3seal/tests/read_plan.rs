@@ -368,3 +368,125 @@ fn plans_agree_with_whole_object_reads_in_every_mode() {
         .unwrap_err();
     assert_eq!(e, EngineError::InvalidRange);
 }
+
+/// GET and HEAD with `partNumber`: the part as uploaded, `x-amz-mp-parts-count`, the SSE
+/// headers; a part the object does not have is S3's `InvalidPartNumber` (416).
+#[test]
+fn part_reads_answer_the_part_with_the_parts_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let kms = Arc::new(LocalKms::open_dir(dir.path().join("kms")).unwrap());
+    let engine = EngineBuilder::new(kms)
+        .config(s3seal::EngineConfig {
+            chunk: s3seal::ChunkSize::MIN,
+            min_part_size: 4096,
+            ..s3seal::EngineConfig::default()
+        })
+        .build()
+        .unwrap();
+    let gp = BucketPolicy::new("b", BucketKind::GeneralPurpose, "000000000000", "us-east-1");
+    let data: Vec<u8> = (0..1_500_000u64).map(byte_at).collect();
+    let (wh, rh) = (headers(&sse_c()), headers(&sse_c()));
+    let req = |key, h| Request {
+        bucket: &gp,
+        key,
+        headers: h,
+        secure_transport: true,
+    };
+    let (env, sealed) = multipart(&engine, &req("mp", &wh), &req("mp", &rh), &data);
+    let bounds = [0..100_000, 100_000..1_100_000, 1_100_000..1_500_000];
+    for (i, r) in bounds.iter().enumerate() {
+        let n = i as u32 + 1;
+        let plan = engine.plan_get_part(&req("mp", &rh), &env, n).unwrap();
+        assert_eq!(plan.range(), r.clone());
+        let mut storage = Storage {
+            sealed: &sealed,
+            served: 0,
+        };
+        assert_eq!(
+            &plan.open(&storage.fetch(&plan)).unwrap()[..],
+            &data[r.start as usize..r.end as usize]
+        );
+        assert_eq!(plan.headers()["x-amz-mp-parts-count"], "3");
+        assert!(
+            plan.headers()
+                .contains_key("x-amz-server-side-encryption-customer-key-md5")
+        );
+        let h = engine.head_object_part(&req("mp", &rh), &env, n).unwrap();
+        assert_eq!(h["content-length"], (r.end - r.start).to_string().as_str());
+        assert_eq!(h["x-amz-mp-parts-count"], "3");
+    }
+    for bad in [0, 4, 10_001] {
+        let e = engine
+            .plan_get_part(&req("mp", &rh), &env, bad)
+            .unwrap_err();
+        assert_eq!(e, EngineError::InvalidPartNumber);
+        assert_eq!(
+            (e.s3().code, e.s3().status.as_u16()),
+            ("InvalidPartNumber", 416)
+        );
+    }
+    // The SSE-C key is still required.
+    let none = HeaderMap::new();
+    assert!(engine.plan_get_part(&req("mp", &none), &env, 1).is_err());
+    // A single-PUT object: part 1 is all of it, without a parts count; part 2 does not exist.
+    let w = engine.put_object(&req("one", &wh), &data[..5000]).unwrap();
+    let plan = engine
+        .plan_get_part(&req("one", &rh), &w.envelope_bytes, 1)
+        .unwrap();
+    assert_eq!(plan.range(), 0..5000);
+    assert!(!plan.headers().contains_key("x-amz-mp-parts-count"));
+    assert_eq!(
+        engine
+            .plan_get_part(&req("one", &rh), &w.envelope_bytes, 2)
+            .unwrap_err(),
+        EngineError::InvalidPartNumber
+    );
+}
+
+/// SSE-C needs TLS unless the backend opts out for loopback testing; the embedded KMS a
+/// builder opened is there to administer.
+#[test]
+fn insecure_sse_c_is_an_explicit_opt_out_and_the_embedded_kms_is_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let gp = BucketPolicy::new("b", BucketKind::GeneralPurpose, "000000000000", "us-east-1");
+    let h = headers(&sse_c());
+    let plain_http = Request {
+        bucket: &gp,
+        key: "k",
+        headers: &h,
+        secure_transport: false,
+    };
+    let builder = EngineBuilder::local(dir.path().join("kms")).unwrap();
+    let key = builder
+        .local_kms()
+        .unwrap()
+        .create_key("made through the builder")
+        .unwrap();
+    let engine = builder.build().unwrap();
+    let e = engine.put_object(&plain_http, b"x").unwrap_err();
+    assert_eq!(
+        (e.s3().code, e.s3().status.as_u16()),
+        ("InvalidRequest", 400)
+    );
+    assert_eq!(
+        engine
+            .local_kms()
+            .unwrap()
+            .describe(&s3seal_kms::KeyRef::parse(&key.arn).unwrap())
+            .unwrap()
+            .arn,
+        key.arn
+    );
+    let loopback = EngineBuilder::local(dir.path().join("kms"))
+        .unwrap()
+        .config(s3seal::EngineConfig {
+            allow_insecure_sse_c: true,
+            ..s3seal::EngineConfig::default()
+        })
+        .build()
+        .unwrap();
+    loopback.put_object(&plain_http, b"x").unwrap();
+    // A builder around another KMS has no embedded one to hand out.
+    let other = EngineBuilder::new(Arc::new(LocalKms::open_dir(dir.path().join("k2")).unwrap()));
+    assert!(other.local_kms().is_none());
+}

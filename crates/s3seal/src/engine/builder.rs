@@ -21,6 +21,9 @@ pub struct EngineConfig {
     pub bucket_owner_keys_only: bool,
     /// Smallest size of every part but the last (S3: 5 MiB).
     pub min_part_size: u64,
+    /// Accept SSE-C over a connection that is not TLS (S3 refuses it with `InvalidRequest`).
+    /// Default off; for loopback testing only.
+    pub allow_insecure_sse_c: bool,
 }
 
 impl Default for EngineConfig {
@@ -30,6 +33,7 @@ impl Default for EngineConfig {
             alias_policy: AliasPolicy::Warn,
             bucket_owner_keys_only: false,
             min_part_size: 5 << 20,
+            allow_insecure_sse_c: false,
         }
     }
 }
@@ -37,6 +41,7 @@ impl Default for EngineConfig {
 /// Wires an [`Engine`]: a KMS (the embedded [`LocalKms`] by default), the key cache, a rayon pool.
 pub struct EngineBuilder {
     kms: Arc<dyn Kms>,
+    local: Option<Arc<LocalKms>>,
     cache: CacheConfig,
     threads: Option<usize>,
     config: EngineConfig,
@@ -57,6 +62,7 @@ impl EngineBuilder {
     pub fn new(kms: Arc<dyn Kms>) -> Self {
         EngineBuilder {
             kms,
+            local: None,
             cache: CacheConfig::default(),
             threads: None,
             config: EngineConfig::default(),
@@ -68,7 +74,18 @@ impl EngineBuilder {
     /// # Errors
     /// The keystore's errors (unreadable, corrupt, no root secret).
     pub fn local(dir: impl Into<std::path::PathBuf>) -> Result<Self, EngineError> {
-        Ok(Self::new(Arc::new(LocalKms::open_dir(dir)?)))
+        let local = Arc::new(LocalKms::open_dir(dir)?);
+        Ok(EngineBuilder {
+            local: Some(local.clone()),
+            ..Self::new(local)
+        })
+    }
+
+    /// The embedded KMS this builder opened ([`EngineBuilder::local`]), for its administration:
+    /// creating, describing, rotating or disabling keys and aliases.
+    #[must_use]
+    pub fn local_kms(&self) -> Option<&Arc<LocalKms>> {
+        self.local.as_ref()
     }
 
     /// Threads of the engine's rayon pool (default: one per core).
@@ -105,6 +122,7 @@ impl EngineBuilder {
             .build()
             .map_err(|e| EngineError::ThreadPool(e.to_string()))?;
         Ok(Engine {
+            local: self.local,
             sse_s3_arns: std::sync::RwLock::default(),
             cache: KeyCache::new(self.kms.clone(), self.cache),
             kms: self.kms,

@@ -50,6 +50,8 @@ pub use types::{CompletedPart, Opened, Request, SealedPart, StoredObject, Upload
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.
 pub struct Engine {
     kms: Arc<dyn Kms>,
+    /// The embedded KMS, when the builder opened it.
+    local: Option<Arc<s3seal_kms::LocalKms>>,
     cache: KeyCache,
     /// SSE-S3 root key ARN per account, resolved once.
     sse_s3_arns: std::sync::RwLock<std::collections::HashMap<String, String>>,
@@ -77,6 +79,19 @@ impl Engine {
     #[must_use]
     pub fn kms(&self) -> &Arc<dyn Kms> {
         &self.kms
+    }
+
+    /// The embedded KMS behind the engine, when [`EngineBuilder::local`] opened it: create,
+    /// describe, rotate or disable keys and aliases through it.
+    #[must_use]
+    pub fn local_kms(&self) -> Option<&Arc<s3seal_kms::LocalKms>> {
+        self.local.as_ref()
+    }
+
+    /// Whether the request counts as arriving over TLS: as the caller says, or always when
+    /// the configuration allows SSE-C without TLS (loopback testing).
+    fn secure(&self, req: &Request<'_>) -> bool {
+        req.secure_transport || self.config.allow_insecure_sse_c
     }
 
     /// The key cache (for its statistics).
@@ -114,7 +129,7 @@ impl Engine {
             bucket: req.bucket,
             object_key: req.key,
             headers: req.headers,
-            secure_transport: req.secure_transport,
+            secure_transport: self.secure(req),
             alias_policy: self.config.alias_policy,
         })?)
     }

@@ -182,7 +182,7 @@ impl Engine {
             op,
             stored: &stored_encryption(&env)?,
             headers: req.headers,
-            secure_transport: req.secure_transport,
+            secure_transport: self.secure(req),
         })?;
         let keys = self.open_envelope(&env, raw, req.bucket, false, plan.customer_key.as_ref())?;
         Ok((env, keys, plan.customer_key))

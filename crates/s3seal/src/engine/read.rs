@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use s3seal_gcm::{ChunkRange, MultipartLayout, PartNumber};
 use s3seal_policy::ReadOp;
 
@@ -105,6 +105,84 @@ impl Engine {
             pieces,
             range,
         })
+    }
+}
+
+/// The response header S3 sends with a part read of a multipart object.
+const PARTS_COUNT: &str = "x-amz-mp-parts-count";
+
+impl Engine {
+    /// Plans a GET with `partNumber`: the plaintext of that part (a multipart object's part as
+    /// uploaded; part 1 of a single-PUT object is the whole object), with S3's response
+    /// headers plus `x-amz-mp-parts-count` for a multipart object.
+    ///
+    /// # Errors
+    /// As [`Engine::plan_get`]; [`EngineError::InvalidPartNumber`] for a part the object does
+    /// not have.
+    pub fn plan_get_part(
+        &self,
+        req: &Request<'_>,
+        envelope: &[u8],
+        part_number: u32,
+    ) -> Result<ReadPlan, EngineError> {
+        let mut plan = self.plan_get(req, envelope, None)?;
+        let env = &plan.env;
+        let (range, position) = if env.parts.is_empty() {
+            if part_number != 1 {
+                return Err(EngineError::InvalidPartNumber);
+            }
+            (0..env.plaintext_len, 0)
+        } else {
+            let i = env
+                .parts
+                .iter()
+                .position(|p| p.number.get() == part_number)
+                .ok_or(EngineError::InvalidPartNumber)?;
+            let start: u64 = env.parts[..i].iter().map(|p| p.size).sum();
+            (start..start + env.parts[i].size, i)
+        };
+        plan.pieces = if range.is_empty() {
+            vec![whole_piece(&plan.layout, position)?]
+        } else {
+            plan.layout
+                .plan_range(range.clone())
+                .map_err(|_| EngineError::InvalidPartNumber)?
+                .into_iter()
+                .map(|p| Piece {
+                    position: p.position,
+                    part: p.part,
+                    header: p.header,
+                    chunks: p.chunks,
+                    whole: false,
+                })
+                .collect()
+        };
+        if !plan.env.parts.is_empty() {
+            plan.headers
+                .insert(PARTS_COUNT, HeaderValue::from(plan.env.parts.len()));
+        }
+        plan.range = range;
+        Ok(plan)
+    }
+
+    /// HeadObject with `partNumber`: the response headers of [`Engine::plan_get_part`], with
+    /// the part's `Content-Length`.
+    ///
+    /// # Errors
+    /// As [`Engine::plan_get_part`].
+    pub fn head_object_part(
+        &self,
+        req: &Request<'_>,
+        envelope: &[u8],
+        part_number: u32,
+    ) -> Result<HeaderMap, EngineError> {
+        let plan = self.plan_get_part(req, envelope, part_number)?;
+        let mut h = plan.headers;
+        h.insert(
+            http::header::CONTENT_LENGTH,
+            HeaderValue::from(plan.range.end - plan.range.start),
+        );
+        Ok(h)
     }
 }
 
