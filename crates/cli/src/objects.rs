@@ -75,14 +75,14 @@ pub fn put(
     } else {
         let store = home.store();
         let mut out = store.new_data()?;
-        let (_, env_bytes, resp) = {
+        let done = {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, out.file());
             let r = engine.put_object_stream(&req, reader, &mut w)?;
             w.flush().map_err(CliError::io("write the new object"))?;
             r
         };
-        store.publish(bucket_name, key, &env_bytes, out)?;
-        Ok(resp)
+        store.publish(bucket_name, key, &done.envelope_bytes, out)?;
+        Ok(done.headers)
     };
     bar.finish_and_clear();
     result
@@ -93,6 +93,8 @@ struct PartFeed {
     next: u32,
     done: bool,
     parts: Vec<s3seal::CompletedPart>,
+    /// The upload's state, with every part sealed so far recorded.
+    state: Vec<u8>,
     error: Option<CliError>,
 }
 
@@ -170,24 +172,24 @@ fn put_multipart(
         next: 1,
         done: false,
         parts: Vec::new(),
+        state: upload.state.clone(),
         error: None,
     });
     let work = |feed: &Mutex<PartFeed>| -> Result<()> {
         while let Some((n, data)) = next_part(feed, ps)? {
-            let part = engine.upload_part(&part_req, &upload.envelope_bytes, n, &data)?;
+            // Parts are sealed in parallel from the first state, then recorded one at a time.
+            let part = engine.upload_part(&part_req, &upload.state, n, &data)?;
             drop(data);
             staging
                 .create_part(n)?
                 .write_all(&part.sealed)
                 .map_err(CliError::io(format!("write staged part {n}")))?;
-            feed.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .parts
-                .push(s3seal::CompletedPart {
-                    part_number: n,
-                    size: part.plaintext_len,
-                    etag: part.etag.clone(),
-                });
+            let mut g = feed.lock().unwrap_or_else(PoisonError::into_inner);
+            g.state = engine.record_part(&complete_req, &g.state, &part)?;
+            g.parts.push(s3seal::CompletedPart {
+                part_number: n,
+                etag: part.etag.clone(),
+            });
         }
         Ok(())
     };
@@ -207,16 +209,15 @@ fn put_multipart(
         return Err(e);
     }
     feed.parts.sort_unstable_by_key(|p| p.part_number);
-    let (_, env_bytes, headers) =
-        engine.complete_multipart_upload(&complete_req, &upload.envelope_bytes, &feed.parts)?;
+    let done = engine.complete_multipart_upload(&complete_req, &feed.state, &feed.parts)?;
     let mut out = store.new_data()?;
     for n in feed.parts.iter().map(|p| p.part_number) {
         std::io::copy(&mut staging.open_part(n)?, out.file()).map_err(CliError::io(format!(
             "copy staged part {n} into the new object"
         )))?;
     }
-    store.publish(&req.bucket.name, req.key, &env_bytes, out)?;
-    Ok(headers)
+    store.publish(&req.bucket.name, req.key, &done.envelope_bytes, out)?;
+    Ok(done.headers)
 }
 
 /// GetObject of `BUCKET/KEY`, whole (streamed) or a `bytes=A-B` range, to `output`
@@ -396,10 +397,10 @@ pub fn rewrap(
     let bucket = home.bucket(bucket_name)?;
     let obj = home.store().open_object(bucket_name, key)?;
     let headers = flags.headers()?;
-    let (_, new_env, h) = engine
+    let done = engine
         .rewrap(&request(&bucket, key, &headers), &obj.envelope)
         .context_object(bucket_name, key, &obj.path)?;
     home.store()
-        .replace_envelope(bucket_name, key, &obj.envelope, &new_env)?;
-    Ok(h)
+        .replace_envelope(bucket_name, key, &obj.envelope, &done.envelope_bytes)?;
+    Ok(done.headers)
 }

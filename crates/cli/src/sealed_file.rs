@@ -146,7 +146,7 @@ pub fn encrypt(
         None => tempfile::tempfile(),
     }
     .map_err(CliError::io("create a temporary file"))?;
-    let (_, env_bytes, resp) = {
+    let done = {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut spool);
         let r = engine.put_object_stream(&req, reader, &mut w)?;
         w.flush().map_err(CliError::io("write a temporary file"))?;
@@ -159,13 +159,13 @@ pub fn encrypt(
     let mut out = Output::open(output)?;
     {
         let mut w = out.writer();
-        write_header(&mut w, &env_bytes)?;
+        write_header(&mut w, &done.envelope_bytes)?;
         std::io::copy(&mut spool, &mut w)
             .and_then(|_| w.flush())
             .map_err(CliError::io("write output"))?;
     }
     out.commit()?;
-    Ok(resp)
+    Ok(done.headers)
 }
 
 /// Decrypts a sealed file, streaming: only authenticated chunks are released. A file output is

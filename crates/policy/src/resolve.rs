@@ -205,6 +205,9 @@ pub struct WritePlan {
     pub target: Option<Encryption>,
     /// The verified SSE-C key of the copy source, if it is an SSE-C object.
     pub source_key: Option<CustomerKey>,
+    /// CompleteMultipartUpload of an SSE-C upload: the verified key, if the request sent it
+    /// (its MD5 is echoed in the response).
+    pub upload_key: Option<CustomerKey>,
     /// Accepted but discouraged choices (aliases, bare key ids).
     pub warnings: Vec<Warning>,
 }
@@ -249,6 +252,7 @@ pub fn resolve_write(req: &WriteRequest<'_>) -> Result<WritePlan, PolicyError> {
         }
         _ => None,
     };
+    let mut upload_key = None;
     let target = match req.op {
         WriteOp::PutObject | WriteOp::CreateMultipartUpload | WriteOp::CopyObject { .. } => {
             Some(new_object(
@@ -263,13 +267,14 @@ pub fn resolve_write(req: &WriteRequest<'_>) -> Result<WritePlan, PolicyError> {
             Some(part(req.bucket, upload, h.customer.take())?)
         }
         WriteOp::CompleteMultipartUpload { upload } => {
-            complete(upload, h.customer.take())?;
+            upload_key = complete(upload, h.customer.take())?;
             None
         }
     };
     Ok(WritePlan {
         target,
         source_key,
+        upload_key,
         warnings,
     })
 }
@@ -452,12 +457,15 @@ fn stored_key(arn: &str) -> Result<KeyRef, PolicyError> {
     KeyRef::parse(arn).map_err(|_| PolicyError::Internal("stored key ARN does not parse"))
 }
 
-fn complete(upload: &StoredEncryption, key: Option<CustomerKey>) -> Result<(), PolicyError> {
+fn complete(
+    upload: &StoredEncryption,
+    key: Option<CustomerKey>,
+) -> Result<Option<CustomerKey>, PolicyError> {
     match (upload, key) {
-        (_, None) => Ok(()),
+        (_, None) => Ok(None),
         (StoredEncryption::SseC { verifier }, Some(k)) => {
             if verifier.verify(&k) {
-                Ok(())
+                Ok(Some(k))
             } else {
                 Err(PolicyError::SseCKeyMismatch)
             }

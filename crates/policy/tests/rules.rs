@@ -500,6 +500,7 @@ fn rows() -> Vec<Row> {
     ]
 }
 
+#[allow(clippy::large_enum_variant, reason = "one per table row, never copied")]
 enum Outcome {
     Write(WritePlan),
     Read(ReadPlan),

@@ -78,6 +78,13 @@ pub enum EngineError {
     /// A `partNumber` the object does not have.
     #[error("part number not satisfiable")]
     InvalidPartNumber,
+    /// The upload state is not an upload of this object (another object's, a completed one, or
+    /// not a state at all).
+    #[error("no such upload")]
+    NoSuchUpload,
+    /// CompleteMultipartUpload listed parts out of ascending order.
+    #[error("parts not in ascending order")]
+    InvalidPartOrder,
     /// CompleteMultipartUpload named no parts, parts out of order, or parts not uploaded.
     #[error("invalid part list")]
     InvalidPart,
@@ -228,6 +235,16 @@ impl EngineError {
                 "InvalidPartNumber",
                 S::RANGE_NOT_SATISFIABLE,
                 "The requested partnumber is not satisfiable",
+            ),
+            EngineError::NoSuchUpload => err(
+                "NoSuchUpload",
+                S::NOT_FOUND,
+                "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed.",
+            ),
+            EngineError::InvalidPartOrder => err(
+                "InvalidPartOrder",
+                S::BAD_REQUEST,
+                "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
             ),
             EngineError::InvalidPart => err(
                 "InvalidPart",

@@ -16,8 +16,7 @@ use futures::{SinkExt, Stream, StreamExt};
 use http::HeaderMap;
 use s3seal_policy::BucketPolicy;
 
-use crate::engine::{Engine, Opened, Request, Written};
-use crate::envelope::ObjectEnvelope;
+use crate::engine::{Committed, Engine, Opened, Request, Written};
 use crate::error::EngineError;
 
 /// Chunks in flight between the async side and the streaming thread.
@@ -29,7 +28,7 @@ const DEPTH: usize = 8;
 pub type ChunkStream = mpsc::Receiver<Result<Bytes, EngineError>>;
 /// What a streaming PUT resolves to after its last chunk: the envelope (and its bytes) and the
 /// response headers.
-pub type PutDone = oneshot::Receiver<Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError>>;
+pub type PutDone = oneshot::Receiver<Result<Committed, EngineError>>;
 /// What a streaming GET resolves to after its last chunk: the response headers.
 pub type GetDone = oneshot::Receiver<Result<HeaderMap, EngineError>>;
 

@@ -161,10 +161,9 @@ fn put(w: &World, b: &BucketPolicy, key: &str, m: M, body: &[u8]) -> Obj {
     }
 }
 
-fn cp(part_number: u32, size: u64, etag: &str) -> CompletedPart {
+fn cp(part_number: u32, etag: &str) -> CompletedPart {
     CompletedPart {
         part_number,
-        size,
         etag: etag.to_owned(),
     }
 }
@@ -181,25 +180,25 @@ fn put_multipart(w: &World, b: &BucketPolicy, key: &str, m: M, parts: &[&[u8]]) 
     });
     let mut sealed = Vec::new();
     let mut list = Vec::new();
+    let mut state = up.state;
     for (i, p) in parts.iter().enumerate() {
         let sp = w
             .engine
-            .upload_part(
-                &req(b, key, &part_headers),
-                &up.envelope_bytes,
-                i as u32 + 1,
-                p,
-            )
+            .upload_part(&req(b, key, &part_headers), &state, i as u32 + 1, p)
             .unwrap();
         sealed.extend_from_slice(&sp.sealed);
-        list.push(cp(sp.part_number, sp.plaintext_len, &sp.etag));
+        list.push(cp(sp.part_number, &sp.etag));
+        state = sp.state;
     }
     let none = HeaderMap::new();
-    let (_, env, _) = w
+    let done = w
         .engine
-        .complete_multipart_upload(&req(b, key, &none), &up.envelope_bytes, &list)
+        .complete_multipart_upload(&req(b, key, &none), &state, &list)
         .unwrap();
-    Obj { env, sealed }
+    Obj {
+        env: done.envelope_bytes,
+        sealed,
+    }
 }
 
 fn get(
@@ -488,7 +487,11 @@ fn rewrap_keeps_the_sealed_bytes_and_moves_the_key() {
         } else {
             to_b.clone()
         };
-        let (env, bytes, hdrs) = w.engine.rewrap(&req(&b, "k", &headers), &o.env).unwrap();
+        let s3seal::Committed {
+            envelope: env,
+            envelope_bytes: bytes,
+            headers: hdrs,
+        } = w.engine.rewrap(&req(&b, "k", &headers), &o.env).unwrap();
         assert_eq!(env.key_arn, w.key_b, "{from:?}");
         assert_eq!(hdrs["x-amz-server-side-encryption"], "aws:kms");
         assert_eq!(
@@ -515,7 +518,11 @@ fn rewrap_keeps_the_sealed_bytes_and_moves_the_key() {
             w.key_b.clone(),
         ),
     ]);
-    let (env, bytes, _) = w.engine.rewrap(&req(&b, "d", &to_b_dsse), &d.env).unwrap();
+    let s3seal::Committed {
+        envelope: env,
+        envelope_bytes: bytes,
+        ..
+    } = w.engine.rewrap(&req(&b, "d", &to_b_dsse), &d.env).unwrap();
     assert_eq!(env.key_arn, w.key_b);
     assert_eq!(
         get(
@@ -540,10 +547,11 @@ fn rewrap_keeps_the_sealed_bytes_and_moves_the_key() {
     // After disabling key A, a rewrapped-away object still opens; one left on A does not.
     let stay = put(&w, &b, "stay", M::Kms, &body);
     let moved = put(&w, &b, "moved", M::Kms, &body);
-    let (_, moved_env, _) = w
+    let moved_env = w
         .engine
         .rewrap(&req(&b, "moved", &to_b), &moved.env)
-        .unwrap();
+        .unwrap()
+        .envelope_bytes;
     w.kms
         .disable_key(&KeyRef::parse(&w.key_a).unwrap())
         .unwrap();
@@ -757,7 +765,7 @@ fn uploads_need_the_sse_c_key_on_every_part_and_ordered_parts_on_complete() {
     let none = HeaderMap::new();
     let e = w
         .engine
-        .upload_part(&req(&b, "k", &none), &up.envelope_bytes, 1, b"x")
+        .upload_part(&req(&b, "k", &none), &up.state, 1, b"x")
         .unwrap_err();
     assert_eq!(
         (e.s3().code, e.s3().status),
@@ -768,47 +776,79 @@ fn uploads_need_the_sse_c_key_on_every_part_and_ordered_parts_on_complete() {
         .engine
         .create_multipart_upload(&req(&b, "k", &kms))
         .unwrap();
+    // Two parts of 10 bytes actually uploaded: sizes come from the upload's state, never from
+    // the client's list.
+    let p1 = w
+        .engine
+        .upload_part(&req(&b, "k", &none), &up.state, 1, &[1; 10])
+        .unwrap();
+    let p2 = w
+        .engine
+        .upload_part(&req(&b, "k", &none), &p1.state, 2, &[2; 10])
+        .unwrap();
+    let state = p2.state.clone();
+    let (e1, e2) = (p1.etag.as_str(), p2.etag.as_str());
     let z = "00".repeat(16);
     for bad in [
         vec![],
-        vec![cp(2, 5000, &z), cp(1, 5000, &z)],
-        vec![cp(1, 5000, &z), cp(1, 5000, &z)],
-        vec![cp(0, 1, &z)],
-        vec![cp(10_001, 1, &z)],
-        vec![cp(1, 1, "not hex")],
-        vec![cp(1, 1, "00")],
+        vec![cp(0, e1)],
+        vec![cp(10_001, e1)],
+        vec![cp(1, "not hex")],
+        vec![cp(1, "00")],
+        vec![cp(1, &z)],
+        vec![cp(3, e1)],
+        vec![cp(1, e2)],
     ] {
         assert_eq!(
             w.engine
-                .complete_multipart_upload(&req(&b, "k", &none), &up.envelope_bytes, &bad)
+                .complete_multipart_upload(&req(&b, "k", &none), &state, &bad)
                 .unwrap_err(),
-            EngineError::InvalidPart
+            EngineError::InvalidPart,
+            "{bad:?}"
+        );
+    }
+    for unordered in [vec![cp(2, e2), cp(1, e1)], vec![cp(1, e1), cp(1, e1)]] {
+        let e = w
+            .engine
+            .complete_multipart_upload(&req(&b, "k", &none), &state, &unordered)
+            .unwrap_err();
+        assert_eq!(e, EngineError::InvalidPartOrder);
+        assert_eq!(
+            (e.s3().code, e.s3().status),
+            ("InvalidPartOrder", StatusCode::BAD_REQUEST)
         );
     }
     assert_eq!(
         w.engine
-            .complete_multipart_upload(
-                &req(&b, "k", &none),
-                &up.envelope_bytes,
-                &[cp(1, 10, &z), cp(2, 10, &z)]
-            )
+            .complete_multipart_upload(&req(&b, "k", &none), &state, &[cp(1, e1), cp(2, e2)])
             .unwrap_err(),
         EngineError::EntityTooSmall
     );
-    // Sizes from outside never overflow: a part above 5 GiB, or a sum past u64, is refused.
-    for sizes in [[5 << 30, (5 << 30) + 1], [u64::MAX, 1]] {
-        let list = [cp(1, sizes[0], &z), cp(2, sizes[1], &z)];
-        let e = w
-            .engine
-            .complete_multipart_upload(&req(&b, "k", &none), &up.envelope_bytes, &list);
-        assert_eq!(e.unwrap_err(), EngineError::EntityTooLarge);
-    }
+    // The last part may be small: part 2 alone completes, 10 bytes as uploaded.
+    let done = w
+        .engine
+        .complete_multipart_upload(&req(&b, "k", &none), &state, &[cp(2, e2)])
+        .unwrap();
+    assert_eq!(done.envelope.plaintext_len, 10);
     assert_eq!(
         w.engine
-            .upload_part(&req(&b, "k", &none), &up.envelope_bytes, 0, b"x")
+            .upload_part(&req(&b, "k", &none), &up.state, 0, b"x")
             .unwrap_err(),
         EngineError::InvalidPart
     );
+    // A state of another key, or no state at all, is no upload of this key.
+    for (key, st) in [
+        ("other", &state[..]),
+        ("k", &b"junk"[..]),
+        ("k", &done.envelope_bytes[..]),
+    ] {
+        let e = w
+            .engine
+            .complete_multipart_upload(&req(&b, key, &none), st, &[cp(2, e2)])
+            .unwrap_err();
+        assert_eq!(e, EngineError::NoSuchUpload, "{key}");
+        assert_eq!(e.s3().code, "NoSuchUpload");
+    }
 }
 
 #[test]
@@ -831,29 +871,21 @@ fn upload_part_copy_takes_a_range_of_any_source() {
     };
     let p1 = w
         .engine
-        .upload_part_copy(
-            &req(&b, "dst", &none),
-            &up.envelope_bytes,
-            1,
-            &so,
-            Some(1000..9000),
-        )
+        .upload_part_copy(&req(&b, "dst", &none), &up.state, 1, &so, Some(1000..9000))
         .unwrap();
     let p2 = w
         .engine
-        .upload_part(&req(&b, "dst", &none), &up.envelope_bytes, 2, b"tail")
+        .upload_part(&req(&b, "dst", &none), &p1.state, 2, b"tail")
         .unwrap();
-    let (_, env, _) = w
+    let env = w
         .engine
         .complete_multipart_upload(
             &req(&b, "dst", &none),
-            &up.envelope_bytes,
-            &[
-                cp(1, p1.plaintext_len, &p1.etag),
-                cp(2, p2.plaintext_len, &p2.etag),
-            ],
+            &p2.state,
+            &[cp(1, &p1.etag), cp(2, &p2.etag)],
         )
-        .unwrap();
+        .unwrap()
+        .envelope_bytes;
     let sealed = [&p1.sealed[..], &p2.sealed[..]].concat();
     let got = w
         .engine
@@ -870,7 +902,11 @@ fn streaming_put_and_get_agree_with_the_buffer_api() {
     for m in MODES {
         let hs = h(&write_headers(&w, m));
         let mut sealed = Vec::new();
-        let (env, env_bytes, _) = w
+        let s3seal::Committed {
+            envelope: env,
+            envelope_bytes: env_bytes,
+            ..
+        } = w
             .engine
             .put_object_stream(&req(&b, "k", &hs), &body[..], &mut sealed)
             .unwrap();
@@ -955,8 +991,10 @@ fn findings_of_the_review_stay_fixed() {
         .engine
         .create_multipart_upload(&req(&b, "k", &kms))
         .unwrap();
+    // The upload's envelope, out of its state ("S3UP", version, u32 BE length, envelope).
+    let n = u32::from_be_bytes(up.state[5..9].try_into().unwrap()) as usize;
     let fake = Obj {
-        env: up.envelope_bytes.clone(),
+        env: up.state[9..9 + n].to_vec(),
         sealed: vec![0; 92],
     };
     assert_eq!(
@@ -968,7 +1006,7 @@ fn findings_of_the_review_stay_fixed() {
         w.engine
             .upload_part(&req(&b, "k", &none), &obj.env, 1, b"y")
             .unwrap_err(),
-        EngineError::Integrity
+        EngineError::NoSuchUpload
     );
 
     // An empty object still authenticates its one chunk.
@@ -1006,21 +1044,29 @@ fn findings_of_the_review_stay_fixed() {
         });
         let first = w
             .engine
-            .upload_part(&req(&b, "mp", &ph), &up.envelope_bytes, 1, &[1; 5000])
+            .upload_part(&req(&b, "mp", &ph), &up.state, 1, &[1; 5000])
             .unwrap();
         let again = w
             .engine
-            .upload_part(&req(&b, "mp", &ph), &up.envelope_bytes, 1, &[9; 5000])
+            .upload_part(&req(&b, "mp", &ph), &first.state, 1, &[9; 5000])
             .unwrap();
         assert_ne!(first.etag, again.etag);
-        let (_, env, _) = w
+        // The first upload's ETag is no longer the part's: the latest upload wins.
+        assert_eq!(
+            w.engine
+                .complete_multipart_upload(
+                    &req(&b, "mp", &none),
+                    &again.state,
+                    &[cp(1, &first.etag)],
+                )
+                .unwrap_err(),
+            EngineError::InvalidPart
+        );
+        let env = w
             .engine
-            .complete_multipart_upload(
-                &req(&b, "mp", &none),
-                &up.envelope_bytes,
-                &[cp(1, 5000, &again.etag)],
-            )
-            .unwrap();
+            .complete_multipart_upload(&req(&b, "mp", &none), &again.state, &[cp(1, &again.etag)])
+            .unwrap()
+            .envelope_bytes;
         let good = Obj {
             env: env.clone(),
             sealed: again.sealed.to_vec(),

@@ -68,7 +68,7 @@ fn async_put_get_and_streams_round_trip() {
         let chunks: Vec<Bytes> = body.chunks(7000).map(Bytes::copy_from_slice).collect();
         let (sealed_stream, done) = a.put_object_stream(req, futures::stream::iter(chunks));
         let sealed: Vec<Bytes> = sealed_stream.map(Result::unwrap).collect().await;
-        let (_, env, _) = done.await.unwrap().unwrap();
+        let env = done.await.unwrap().unwrap().envelope_bytes;
         let env_2 = env.clone();
         let (plain_stream, done) = a.get_object_stream(
             get_req,

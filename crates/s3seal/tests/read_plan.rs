@@ -112,9 +112,10 @@ fn one_byte_of_a_gibibyte_fetches_one_chunk_and_its_header() {
         secure_transport: true,
     };
     let mut sealed = Vec::with_capacity((GIB + (GIB >> 12)) as usize);
-    let (_, env, _) = engine
+    let env = engine
         .put_object_stream(&req(&put), Pattern { at: 0, end: GIB }, &mut sealed)
-        .unwrap();
+        .unwrap()
+        .envelope_bytes;
     let plan = engine.plan_get(&req(&none), &env, Some(&range)).unwrap();
     check_one_byte(&plan, &sealed, at, 76 + 65_536 + 16);
     drop(sealed);
@@ -131,6 +132,7 @@ fn one_byte_of_a_gibibyte_fetches_one_chunk_and_its_header() {
     let part_len = GIB / 16;
     let mut sealed = Vec::with_capacity((GIB + (GIB >> 11)) as usize);
     let mut parts = Vec::new();
+    let mut state = upload.state.clone();
     for n in 1..=16u32 {
         let start = u64::from(n - 1) * part_len;
         let mut data = Vec::with_capacity(part_len as usize);
@@ -140,19 +142,18 @@ fn one_byte_of_a_gibibyte_fetches_one_chunk_and_its_header() {
         }
         .read_to_end(&mut data)
         .unwrap();
-        let p = engine
-            .upload_part(&mreq(&none), &upload.envelope_bytes, n, &data)
-            .unwrap();
+        let p = engine.upload_part(&mreq(&none), &state, n, &data).unwrap();
         sealed.extend_from_slice(&p.sealed);
+        state = p.state;
         parts.push(CompletedPart {
             part_number: n,
-            size: p.plaintext_len,
             etag: p.etag,
         });
     }
-    let (_, env, _) = engine
-        .complete_multipart_upload(&mreq(&none), &upload.envelope_bytes, &parts)
-        .unwrap();
+    let env = engine
+        .complete_multipart_upload(&mreq(&none), &state, &parts)
+        .unwrap()
+        .envelope_bytes;
     let plan = engine.plan_get(&mreq(&none), &env, Some(&range)).unwrap();
     // A DSSE part: a 152-byte header, 32 bytes of tags per chunk.
     check_one_byte(&plan, &sealed, at, 152 + 65_536 + 32);
@@ -191,6 +192,7 @@ fn multipart(
     let upload = engine.create_multipart_upload(create).unwrap();
     let mut sealed = Vec::new();
     let mut parts = Vec::new();
+    let mut state = upload.state.clone();
     for (n, piece) in [
         &body[..100_000],
         &body[100_000..1_100_000],
@@ -200,13 +202,11 @@ fn multipart(
     .enumerate()
     {
         let n = n as u32 + 1;
-        let p = engine
-            .upload_part(part, &upload.envelope_bytes, n, piece)
-            .unwrap();
+        let p = engine.upload_part(part, &state, n, piece).unwrap();
         sealed.extend_from_slice(&p.sealed);
+        state = p.state;
         parts.push(CompletedPart {
             part_number: n,
-            size: p.plaintext_len,
             etag: p.etag,
         });
     }
@@ -215,9 +215,10 @@ fn multipart(
         headers: &none,
         ..*part
     };
-    let (_, env, _) = engine
-        .complete_multipart_upload(&complete, &upload.envelope_bytes, &parts)
-        .unwrap();
+    let env = engine
+        .complete_multipart_upload(&complete, &state, &parts)
+        .unwrap()
+        .envelope_bytes;
     (env, sealed)
 }
 

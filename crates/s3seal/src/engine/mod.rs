@@ -17,6 +17,7 @@
 //! | `object` | PutObject, GetObject, HeadObject, CopyObject (buffers and streams), [`parse_range`] |
 //! | `read` | ranged reads from stored byte spans: [`ReadPlan`] |
 //! | `multipart` | CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload |
+//! | `upload` | the upload state the engine owns and a backend keeps |
 //! | `rewrap` | moving an object to another KMS key without touching its data |
 
 mod builder;
@@ -27,6 +28,7 @@ mod object;
 mod read;
 mod rewrap;
 mod types;
+mod upload;
 
 use std::sync::Arc;
 
@@ -45,7 +47,9 @@ use crate::error::{EngineError, EnvelopeError};
 pub use builder::{EngineBuilder, EngineConfig};
 pub use object::parse_range;
 pub use read::ReadPlan;
-pub use types::{CompletedPart, Opened, Request, SealedPart, StoredObject, Upload, Written};
+pub use types::{
+    Committed, CompletedPart, Opened, Request, SealedPart, StoredObject, Upload, Written,
+};
 
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.
 pub struct Engine {

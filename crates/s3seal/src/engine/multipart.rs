@@ -1,29 +1,29 @@
 //! Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
-//! CompleteMultipartUpload. The upload's state is its envelope (flag `upload`), which every
-//! later call takes back.
+//! CompleteMultipartUpload. The engine owns the upload's state (see `upload.rs`): every call
+//! takes the state the previous one returned, and the backend keeps it between calls
+//! (serializing the calls of one upload: each returns the state to keep next).
 
 use std::ops::Range;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
+use md5::{Digest, Md5};
 use s3seal_gcm::PartNumber;
 use s3seal_policy::{
     CustomerKey, Encryption, StoredEncryption, WriteOp, WritePlan, response_headers,
 };
 
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
-use super::object::part_digest;
+use super::object::{md5_etag, part_digest};
+use super::upload::{PartRecord, UploadState};
 use super::{
-    CompletedPart, Engine, Request, SealedPart, StoredObject, Upload, opaque_etag,
+    Committed, CompletedPart, Engine, Request, SealedPart, StoredObject, Upload, opaque_etag,
     stored_encryption,
 };
-use crate::envelope::{ManifestPart, ObjectEnvelope, PART_DIGEST_LEN};
+use crate::envelope::{ManifestPart, Mode, ObjectEnvelope};
 use crate::error::EngineError;
 
 /// Largest part S3 accepts: 5 GiB.
 const MAX_PART_SIZE: u64 = 5 << 30;
-
-/// Most parts of one upload.
-const MAX_PARTS: usize = 10_000;
 
 fn customer_of(plan: &WritePlan) -> Option<&CustomerKey> {
     match &plan.target {
@@ -32,8 +32,24 @@ fn customer_of(plan: &WritePlan) -> Option<&CustomerKey> {
     }
 }
 
+fn with_etag(mut headers: HeaderMap, etag: &str) -> HeaderMap {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        headers.insert(http::header::ETAG, v);
+    }
+    headers
+}
+
+/// An upload opened for one call: its state, envelope and keys, authenticated.
+pub(crate) struct Opened {
+    state: UploadState,
+    env: ObjectEnvelope,
+    pub(crate) keys: ObjectKeys,
+    plan: WritePlan,
+}
+
 impl Engine {
-    /// CreateMultipartUpload: chooses the upload's encryption and makes its data key.
+    /// CreateMultipartUpload: chooses the upload's encryption and makes its data key. The
+    /// returned state goes to every later call of the upload.
     ///
     /// # Errors
     /// As [`Self::put_object`].
@@ -45,78 +61,115 @@ impl Engine {
         let (keys, mut env) = self.new_keys(req, target, u64::MAX)?;
         env.upload = true;
         env.seal_mac(keys.mac.as_ref())?;
-        let headers = response_headers(&stored_encryption(&env)?, customer_of(&plan))?;
+        let state = UploadState {
+            envelope: env.to_bytes()?,
+            parts: Vec::new(),
+        };
         Ok(Upload {
-            envelope_bytes: env.to_bytes()?,
-            envelope: env,
-            headers,
+            state: state.to_bytes(keys.mac.as_ref(), &env.object_id)?,
+            headers: response_headers(&stored_encryption(&env)?, customer_of(&plan))?,
         })
     }
 
-    /// Parses and authenticates an upload's envelope once, with the request checked by `op`
-    /// against the upload's encryption.
-    fn open_upload(
+    /// Parses and authenticates an upload's state and envelope once, with the request checked
+    /// by `op` against the upload's encryption.
+    pub(crate) fn open_upload(
         &self,
         req: &Request<'_>,
-        upload: &[u8],
+        raw: &[u8],
         op: impl FnOnce(&StoredEncryption) -> Result<WritePlan, EngineError>,
-    ) -> Result<(ObjectEnvelope, ObjectKeys, WritePlan), EngineError> {
-        let env = parse_envelope(upload, req.bucket, req.key)?;
-        if !env.upload {
-            return Err(EngineError::Integrity);
-        }
+    ) -> Result<Opened, EngineError> {
+        let state = UploadState::from_bytes(raw)?;
+        // Another object's state, or a finished object's envelope: not an upload of this key.
+        let env = match parse_envelope(&state.envelope, req.bucket, req.key) {
+            Ok(env) if env.upload => env,
+            Ok(_) | Err(EngineError::ObjectMoved) => return Err(EngineError::NoSuchUpload),
+            Err(e) => return Err(e),
+        };
         let plan = op(&stored_encryption(&env)?)?;
-        let keys = self.open_envelope(&env, upload, req.bucket, true, customer_of(&plan))?;
-        Ok((env, keys, plan))
+        let keys =
+            self.open_envelope(&env, &state.envelope, req.bucket, true, customer_of(&plan))?;
+        UploadState::verify(raw, keys.mac.as_ref(), &env.object_id)?;
+        Ok(Opened {
+            state,
+            env,
+            keys,
+            plan,
+        })
     }
 
+    /// Seals a part, records it as the latest upload of its number, and returns it with the
+    /// new state.
     pub(crate) fn seal_upload_part(
         &self,
-        env: &ObjectEnvelope,
-        keys: &ObjectKeys,
+        mut up: Opened,
         part_number: u32,
         data: &[u8],
-        customer: Option<&CustomerKey>,
     ) -> Result<SealedPart, EngineError> {
         let part = PartNumber::new(part_number).map_err(|_| EngineError::InvalidPart)?;
         if part == PartNumber::SINGLE {
             return Err(EngineError::InvalidPart);
         }
+        let env = &up.env;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
-        let sealed = self.run(data.len(), || {
-            keys.codec.seal(&binding, part, env.chunk, data)
-        })?;
+        let seal = || {
+            self.run(data.len(), || {
+                up.keys.codec.seal(&binding, part, env.chunk, data)
+            })
+        };
+        // SSE-S3 parts' ETag is the MD5 of their data, hashed beside the sealing.
+        let (md5, sealed) = if md5_etag(env.mode) {
+            let (m, s) = rayon::join(|| <[u8; 16]>::from(Md5::digest(data)), seal);
+            (Some(m), s)
+        } else {
+            (None, seal())
+        };
+        let sealed = sealed?;
         let digest = part_digest(
             super::codec::geometry(env.mode, env.chunk)
                 .header_of(&sealed)
                 .ok_or(EngineError::LengthMismatch)?,
         );
+        let record = PartRecord {
+            number: part,
+            size: data.len() as u64,
+            digest,
+            md5,
+        };
+        up.state.record(record)?;
+        let etag = record.etag();
         Ok(SealedPart {
             part_number,
             sealed,
             plaintext_len: data.len() as u64,
-            etag: hex::encode(digest),
-            headers: response_headers(&stored_encryption(env)?, customer)?,
+            headers: with_etag(
+                response_headers(&stored_encryption(env)?, customer_of(&up.plan))?,
+                &etag,
+            ),
+            etag,
+            state: up.state.to_bytes(up.keys.mac.as_ref(), &env.object_id)?,
         })
     }
 
-    /// UploadPart: seals part `part_number` (1..=10000) of the upload; each call, and each
-    /// re-upload of a part, gets fresh salts. SSE-C uploads need the key triple on every part.
+    /// UploadPart: seals part `part_number` (1..=10000) of the upload with fresh salts and
+    /// records it in the upload's state (an earlier upload of the number is replaced). SSE-C
+    /// uploads need the key triple on every part. Keep the returned state for the next call.
     ///
     /// # Errors
     /// [`EngineError::Policy`] (e.g. an SSE-C upload part without its key);
-    /// [`EngineError::InvalidPart`] for a part number outside 1..=10000.
+    /// [`EngineError::InvalidPart`] for a part number outside 1..=10000;
+    /// [`EngineError::NoSuchUpload`] for a state that is not an upload of this key.
     pub fn upload_part(
         &self,
         req: &Request<'_>,
-        upload: &[u8],
+        state: &[u8],
         part_number: u32,
         body: &[u8],
     ) -> Result<SealedPart, EngineError> {
-        let (env, keys, plan) = self.open_upload(req, upload, |u| {
+        let up = self.open_upload(req, state, |u| {
             self.write_plan(req, WriteOp::UploadPart { upload: u })
         })?;
-        self.seal_upload_part(&env, &keys, part_number, body, customer_of(&plan))
+        self.seal_upload_part(up, part_number, body)
     }
 
     /// UploadPartCopy: copies plaintext `range` (or all) of `src` into part `part_number`.
@@ -126,14 +179,14 @@ impl Engine {
     pub fn upload_part_copy(
         &self,
         req: &Request<'_>,
-        upload: &[u8],
+        state: &[u8],
         part_number: u32,
         src: &StoredObject<'_>,
         range: Option<Range<u64>>,
     ) -> Result<SealedPart, EngineError> {
         let src_env = parse_envelope(src.envelope, src.bucket, src.key)?;
         let source = stored_encryption(&src_env)?;
-        let (env, keys, plan) = self.open_upload(req, upload, |u| {
+        let up = self.open_upload(req, state, |u| {
             self.write_plan(
                 req,
                 WriteOp::UploadPartCopy {
@@ -142,62 +195,123 @@ impl Engine {
                 },
             )
         })?;
-        let data = self.read_source(src, &src_env, plan.source_key.as_ref(), range)?;
-        self.seal_upload_part(&env, &keys, part_number, &data, customer_of(&plan))
+        let data = self.read_source(src, &src_env, up.plan.source_key.as_ref(), range)?;
+        self.seal_upload_part(up, part_number, &data)
     }
 
-    /// CompleteMultipartUpload: records the manifest (part numbers and plaintext sizes, in
-    /// order) in the object's envelope under its MAC. The backend stores the parts' sealed
-    /// bytes back to back in this order. No SSE-C key is needed.
+    /// Records `part` (sealed by [`Self::upload_part`] from any state of this upload) in
+    /// `state`, as the latest upload of its number: for a backend that seals parts
+    /// concurrently and then records them one at a time. Returns the state to keep.
     ///
     /// # Errors
-    /// [`EngineError::InvalidPart`] for an empty, unordered or out-of-range list;
-    /// [`EngineError::EntityTooSmall`] for a part but the last below the minimum size;
-    /// [`EngineError::EntityTooLarge`] for a part above 5 GiB.
+    /// [`EngineError::NoSuchUpload`]; [`EngineError::InvalidPart`] for a part that is not a
+    /// sealed part of an upload (no header, or a bad number).
+    pub fn record_part(
+        &self,
+        req: &Request<'_>,
+        state: &[u8],
+        part: &SealedPart,
+    ) -> Result<Vec<u8>, EngineError> {
+        let mut up = self.open_upload(req, state, |u| {
+            self.write_plan(req, WriteOp::CompleteMultipartUpload { upload: u })
+        })?;
+        let number = PartNumber::new(part.part_number).map_err(|_| EngineError::InvalidPart)?;
+        let header = super::codec::geometry(up.env.mode, up.env.chunk)
+            .header_of(&part.sealed)
+            .ok_or(EngineError::InvalidPart)?;
+        let digest = part_digest(header);
+        let md5 = if md5_etag(up.env.mode) {
+            let mut m = [0u8; 16];
+            hex::decode_to_slice(&part.etag, &mut m).map_err(|_| EngineError::InvalidPart)?;
+            Some(m)
+        } else {
+            None
+        };
+        up.state.record(PartRecord {
+            number,
+            size: part.plaintext_len,
+            digest,
+            md5,
+        })?;
+        up.state.to_bytes(up.keys.mac.as_ref(), &up.env.object_id)
+    }
+
+    /// CompleteMultipartUpload: checks the client's part list against the upload's state and
+    /// records the manifest (the latest upload of each named part, in order) in the object's
+    /// envelope under its MAC. The backend stores those parts' sealed bytes back to back in
+    /// this order. No SSE-C key is needed; if one is sent it must match, and its MD5 is echoed.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidPart`] for an empty list, a part not uploaded or an ETag that is
+    /// not the latest upload's; [`EngineError::InvalidPartOrder`] for a list not in ascending
+    /// order; [`EngineError::EntityTooSmall`] for a part but the last below the minimum size;
+    /// [`EngineError::NoSuchUpload`] for a state that is not an upload of this key.
     pub fn complete_multipart_upload(
         &self,
         req: &Request<'_>,
-        upload: &[u8],
+        state: &[u8],
         parts: &[CompletedPart],
-    ) -> Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError> {
-        let (mut env, keys, _) = self.open_upload(req, upload, |u| {
+    ) -> Result<Committed, EngineError> {
+        let up = self.open_upload(req, state, |u| {
             self.write_plan(req, WriteOp::CompleteMultipartUpload { upload: u })
         })?;
-        if parts.is_empty() || parts.len() > MAX_PARTS {
+        if parts.is_empty() || parts.len() > super::upload::MAX_PARTS {
             return Err(EngineError::InvalidPart);
         }
+        // The list's order is checked first, as S3 does, before any part's own checks.
+        if parts
+            .windows(2)
+            .any(|w| w[0].part_number >= w[1].part_number)
+        {
+            return Err(EngineError::InvalidPartOrder);
+        }
         let mut manifest: Vec<ManifestPart> = Vec::with_capacity(parts.len());
+        let mut md5s = Md5::new();
         let mut total = 0u64;
         for (i, p) in parts.iter().enumerate() {
             let number = PartNumber::new(p.part_number).map_err(|_| EngineError::InvalidPart)?;
-            if p.part_number == 0 || manifest.last().is_some_and(|m| m.number >= number) {
+            let rec = up.state.part(number).ok_or(EngineError::InvalidPart)?;
+            if !p.etag.trim_matches('"').eq_ignore_ascii_case(&rec.etag()) {
                 return Err(EngineError::InvalidPart);
             }
-            if p.size > MAX_PART_SIZE {
+            if rec.size > MAX_PART_SIZE {
                 return Err(EngineError::EntityTooLarge);
             }
-            if i + 1 < parts.len() && p.size < self.config.min_part_size {
+            if i + 1 < parts.len() && rec.size < self.config.min_part_size {
                 return Err(EngineError::EntityTooSmall);
             }
-            let mut digest = [0u8; PART_DIGEST_LEN];
-            hex::decode_to_slice(p.etag.trim_matches('"'), &mut digest)
-                .map_err(|_| EngineError::InvalidPart)?;
+            if let Some(m) = rec.md5 {
+                md5s.update(m);
+            }
             total = total
-                .checked_add(p.size)
+                .checked_add(rec.size)
                 .ok_or(EngineError::EntityTooLarge)?;
             manifest.push(ManifestPart {
                 number,
-                size: p.size,
-                digest,
+                size: rec.size,
+                digest: rec.digest,
             });
         }
+        let mut env = up.env;
+        // S3: the MD5 of the parts' MD5s for SSE-S3 uploads; an opaque value otherwise.
+        let etag = if md5_etag(env.mode) {
+            hex::encode(md5s.finalize())
+        } else {
+            opaque_etag()?
+        };
         env.upload = false;
         env.plaintext_len = total;
-        env.etag = format!("{}-{}", opaque_etag()?, manifest.len());
+        env.etag = format!("{etag}-{}", manifest.len());
         env.parts = manifest;
-        env.seal_mac(keys.mac.as_ref())?;
-        let headers = self.headers(&env, None)?;
-        let bytes = env.to_bytes()?;
-        Ok((env, bytes, headers))
+        env.seal_mac(up.keys.mac.as_ref())?;
+        let customer = match env.mode {
+            Mode::SseC => up.plan.upload_key.as_ref(),
+            _ => None,
+        };
+        Ok(Committed {
+            headers: self.headers(&env, customer)?,
+            envelope_bytes: env.to_bytes()?,
+            envelope: env,
+        })
     }
 }

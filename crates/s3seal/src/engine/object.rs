@@ -14,7 +14,8 @@ use sha2::Sha256;
 use super::codec::geometry;
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
 use super::{
-    Engine, Opened, Request, StoredObject, Written, opaque_etag, stored_encryption, to_usize,
+    Committed, Engine, Opened, Request, StoredObject, Written, opaque_etag, stored_encryption,
+    to_usize,
 };
 use crate::envelope::{Mode, ObjectEnvelope, PART_DIGEST_LEN};
 use crate::error::{EngineError, EnvelopeError};
@@ -52,7 +53,7 @@ fn customer_of(target: &Encryption) -> Option<&CustomerKey> {
 
 /// Whether the ETag of an object written in `mode` is the MD5 of its plaintext (S3: single-PUT
 /// SSE-S3 objects; FSx stores data as given). Other ETags are opaque.
-fn md5_etag(mode: Mode) -> bool {
+pub(crate) fn md5_etag(mode: Mode) -> bool {
     matches!(mode, Mode::SseS3 | Mode::Fsx)
 }
 
@@ -140,7 +141,7 @@ impl Engine {
         req: &Request<'_>,
         body: impl Read + Send,
         out: impl Write + Send,
-    ) -> Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError> {
+    ) -> Result<Committed, EngineError> {
         let target = self.put_target(req)?;
         let (keys, mut env) = self.new_keys(req, &target, u64::MAX)?;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
@@ -164,9 +165,11 @@ impl Engine {
             None => opaque_etag()?,
         };
         env.seal_mac(keys.mac.as_ref())?;
-        let headers = self.headers(&env, customer_of(&target))?;
-        let bytes = env.to_bytes()?;
-        Ok((env, bytes, headers))
+        Ok(Committed {
+            headers: self.headers(&env, customer_of(&target))?,
+            envelope_bytes: env.to_bytes()?,
+            envelope: env,
+        })
     }
 
     /// Checks a GET/HEAD against the stored object (parsing its envelope once) and unwraps its

@@ -1,14 +1,13 @@
 //! Moving an object to another KMS key without touching its data: the wrapped data key is
 //! re-encrypted in the KMS and the envelope rewritten under its MAC.
 
-use http::HeaderMap;
 use s3seal_dsse::LayerRecord;
 use s3seal_kms::KeyRef;
 use s3seal_policy::{Encryption, WriteOp};
 
 use super::keys::parse_envelope;
-use super::{Engine, Request};
-use crate::envelope::{Mode, ObjectEnvelope};
+use super::{Committed, Engine, Request};
+use crate::envelope::Mode;
 use crate::error::{EngineError, EnvelopeError};
 
 impl Engine {
@@ -21,11 +20,7 @@ impl Engine {
     /// [`EngineError::NotSupported`] for SSE-C and FSx objects, for a target that is not
     /// SSE-KMS (DSSE-KMS for DSSE objects), or a change of the bucket-key setting; policy and
     /// KMS errors.
-    pub fn rewrap(
-        &self,
-        req: &Request<'_>,
-        envelope: &[u8],
-    ) -> Result<(ObjectEnvelope, Vec<u8>, HeaderMap), EngineError> {
+    pub fn rewrap(&self, req: &Request<'_>, envelope: &[u8]) -> Result<Committed, EngineError> {
         let mut env = parse_envelope(envelope, req.bucket, req.key)?;
         let keys = self.open_envelope(&env, envelope, req.bucket, false, None)?;
         let plan = self.write_plan(req, WriteOp::PutObject)?;
@@ -90,8 +85,10 @@ impl Engine {
             }
         }
         env.seal_mac(keys.mac.as_ref())?;
-        let headers = self.headers(&env, None)?;
-        let bytes = env.to_bytes()?;
-        Ok((env, bytes, headers))
+        Ok(Committed {
+            headers: self.headers(&env, None)?,
+            envelope_bytes: env.to_bytes()?,
+            envelope: env,
+        })
     }
 }

@@ -96,14 +96,18 @@ fn sse_c_without_its_key_has_no_data_path_below_the_policy_check() {
 
     // An SSE-C upload opened without its key can be completed, but no part can be sealed.
     let upload = engine.create_multipart_upload(&req).unwrap();
-    let uenv = parse_envelope(&upload.envelope_bytes, &bucket, "k").unwrap();
-    let ukeys = engine
-        .open_envelope(&uenv, &upload.envelope_bytes, &bucket, true, None)
+    // The policy layer is bypassed: a plan that carries no customer key.
+    let no_key = || {
+        Ok(s3seal_policy::WritePlan {
+            target: None,
+            source_key: None,
+            upload_key: None,
+            warnings: Vec::new(),
+        })
+    };
+    let up = engine
+        .open_upload(&req, &upload.state, |_| no_key())
         .unwrap();
-    assert!(matches!(ukeys.codec, Codec::MacOnly));
-    refused(
-        engine
-            .seal_upload_part(&uenv, &ukeys, 1, &data, None)
-            .map(drop),
-    );
+    assert!(matches!(up.keys.codec, Codec::MacOnly));
+    refused(engine.seal_upload_part(up, 1, &data).map(drop));
 }

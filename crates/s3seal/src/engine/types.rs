@@ -60,13 +60,25 @@ pub struct Opened {
     pub headers: HeaderMap,
 }
 
-/// An upload in progress: the state CreateMultipartUpload returns and every later call takes.
+/// The result of a write that stores no new sealed bytes of its own (a streaming PUT, whose
+/// bytes went to the caller's writer; CompleteMultipartUpload; a rewrap): the envelope to
+/// store, and the response headers.
+#[derive(Debug)]
+pub struct Committed {
+    /// The envelope.
+    pub envelope: ObjectEnvelope,
+    /// [`ObjectEnvelope::to_bytes`] of `envelope`, to store beside the object.
+    pub envelope_bytes: Vec<u8>,
+    /// Response headers: encryption headers and `ETag`.
+    pub headers: HeaderMap,
+}
+
+/// An upload in progress, as CreateMultipartUpload returns it.
 #[derive(Clone, Debug)]
 pub struct Upload {
-    /// The upload's envelope (no parts yet).
-    pub envelope: ObjectEnvelope,
-    /// Its bytes, to store with the upload.
-    pub envelope_bytes: Vec<u8>,
+    /// The upload's state: keep it (persisted, if uploads must survive a restart) and pass it
+    /// to every later call of the upload; each UploadPart returns the next one.
+    pub state: Vec<u8>,
     /// Response headers of CreateMultipartUpload.
     pub headers: HeaderMap,
 }
@@ -80,21 +92,21 @@ pub struct SealedPart {
     pub sealed: Bytes,
     /// Its plaintext length (pass it to CompleteMultipartUpload).
     pub plaintext_len: u64,
-    /// Its ETag: the first 16 bytes of SHA-256 of its sealed header, in hex — opaque, and
-    /// different for every upload of the part. Pass it to CompleteMultipartUpload.
+    /// Its ETag (unquoted): for SSE-S3 the MD5 of its data, as S3; otherwise the first 16
+    /// bytes of SHA-256 of its sealed header, in hex — opaque, and different for every upload
+    /// of the part. The client names it in CompleteMultipartUpload.
     pub etag: String,
-    /// Response headers.
+    /// Response headers, with the `ETag`.
     pub headers: HeaderMap,
+    /// The upload's state with this part recorded: keep it instead of the one passed in.
+    pub state: Vec<u8>,
 }
 
-/// One entry of a CompleteMultipartUpload request: what
-/// [`Engine::upload_part`](crate::Engine::upload_part) returned.
+/// One entry of a CompleteMultipartUpload request, as the client sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompletedPart {
     /// The part number.
     pub part_number: u32,
-    /// Its plaintext size ([`SealedPart::plaintext_len`]).
-    pub size: u64,
-    /// Its ETag ([`SealedPart::etag`]): names which upload of the part the object takes.
+    /// Its ETag ([`SealedPart::etag`], quoted or not): must be the latest upload's.
     pub etag: String,
 }
