@@ -3,7 +3,8 @@
 //! parallel are recorded one at a time, responses carry S3's headers.
 #![allow(
     clippy::unwrap_used,
-    reason = "test code: a panic is the failure report"
+    clippy::cast_possible_truncation,
+    reason = "test code: a panic is the failure report; part numbers are small"
 )]
 
 use std::sync::Arc;
