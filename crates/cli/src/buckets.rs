@@ -1,11 +1,12 @@
-//! `s3seal bucket …`: bucket creation and PutBucketEncryption / GetBucketEncryption.
+//! `s3seal bucket …`: bucket creation and PutBucketEncryption / GetBucketEncryption /
+//! DeleteBucketEncryption.
 
 use std::path::{Path, PathBuf};
 
 use s3seal::policy::config::MAX_CONFIG_XML_LEN;
 use s3seal::policy::{
-    AliasPolicy, BucketKind, PolicyError, Warning, check_bucket_name, get_bucket_encryption,
-    put_bucket_encryption,
+    AliasPolicy, BucketKind, PolicyError, Warning, check_bucket_name, delete_bucket_encryption,
+    get_bucket_encryption, put_bucket_encryption,
 };
 
 use crate::error::{CliError, Result};
@@ -28,6 +29,11 @@ pub enum BucketCommand {
     SetEncryption(SetEncryption),
     /// GetBucketEncryption: prints the configuration XML.
     GetEncryption {
+        /// Bucket name.
+        bucket: String,
+    },
+    /// DeleteBucketEncryption: back to the base level, SSE-S3.
+    DeleteEncryption {
         /// Bucket name.
         bucket: String,
     },
@@ -175,6 +181,11 @@ pub fn run(home: &Home, cmd: &BucketCommand) -> Result<()> {
         BucketCommand::GetEncryption { bucket } => {
             let b = home.bucket(bucket)?;
             outln!("{}", get_bucket_encryption(&b)?)?;
+        }
+        BucketCommand::DeleteEncryption { bucket } => {
+            let mut b = home.bucket(bucket)?;
+            delete_bucket_encryption(&mut b)?;
+            home.save_bucket(&b)?;
         }
     }
     Ok(())

@@ -1407,3 +1407,21 @@ fn corrupt_objects_name_their_file() {
         "error: NoSuchKey: The specified key does not exist."
     );
 }
+
+#[test]
+fn delete_bucket_encryption_returns_to_sse_s3() {
+    let env = Env::with_bucket();
+    env.ok(&["bucket", "set-encryption", "bkt", "--sse", "aws:kms"]);
+    assert!(
+        env.ok(&["bucket", "get-encryption", "bkt"])
+            .contains("aws:kms")
+    );
+    env.ok(&["bucket", "delete-encryption", "bkt"]);
+    let e = env.err(&["bucket", "get-encryption", "bkt"]);
+    assert!(
+        e.contains("ServerSideEncryptionConfigurationNotFoundError"),
+        "{e}"
+    );
+    let f = env.write("in", b"x");
+    assert!(env.ok(&["put", "bkt/x", s(&f)]).contains("AES256"));
+}

@@ -1,5 +1,11 @@
-//! What the policy knows about a bucket, and the PutBucketEncryption/GetBucketEncryption rules
-//! that depend on its kind.
+//! What the policy knows about a bucket, and the PutBucketEncryption / GetBucketEncryption /
+//! DeleteBucketEncryption rules that depend on its kind.
+//!
+//! A new bucket ([`BucketPolicy::new`]) has no encryption configuration: every write without
+//! encryption headers gets the base level, SSE-S3 ("all buckets have a base level of encryption
+//! configuration that uses server-side encryption with Amazon S3 managed keys"), and
+//! GetBucketEncryption answers `ServerSideEncryptionConfigurationNotFoundError` until a
+//! configuration is put. DeleteBucketEncryption returns a bucket to that state.
 
 use s3seal_kms::KeyRef;
 
@@ -147,6 +153,21 @@ pub fn put_bucket_encryption(
     Ok(parsed)
 }
 
+/// DeleteBucketEncryption: removes the bucket's configuration, so writes get the base level,
+/// SSE-S3, again. A directory bucket keeps its one customer managed key for its lifetime
+/// ([`BucketPolicy::directory_kms_key`]): a later SSE-KMS configuration must name it again.
+///
+/// # Errors
+/// [`PolicyError::ConfigNotSupported`] on an FSx access point, whose encryption is the file
+/// system's.
+pub fn delete_bucket_encryption(bucket: &mut BucketPolicy) -> Result<(), PolicyError> {
+    if bucket.kind == BucketKind::FsxAccessPoint {
+        return Err(PolicyError::ConfigNotSupported);
+    }
+    bucket.encryption = None;
+    Ok(())
+}
+
 /// GetBucketEncryption: the configuration document.
 ///
 /// # Errors
@@ -158,4 +179,28 @@ pub fn get_bucket_encryption(bucket: &BucketPolicy) -> Result<String, PolicyErro
         .as_ref()
         .map(BucketEncryption::to_xml)
         .ok_or(PolicyError::ConfigNotFound)
+}
+
+#[cfg(test)]
+mod delete_tests {
+    use super::*;
+
+    #[test]
+    fn delete_returns_a_bucket_to_sse_s3_and_refuses_fsx() {
+        let mut b = BucketPolicy::new("b", BucketKind::GeneralPurpose, "000000000000", "us-east-1");
+        let xml = b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>";
+        let parsed = put_bucket_encryption(&b, xml, AliasPolicy::Warn);
+        assert!(parsed.is_ok());
+        if let Ok(p) = parsed {
+            b.set_encryption(p.encryption);
+        }
+        assert!(get_bucket_encryption(&b).is_ok());
+        assert_eq!(delete_bucket_encryption(&mut b), Ok(()));
+        assert_eq!(get_bucket_encryption(&b), Err(PolicyError::ConfigNotFound));
+        let mut f = BucketPolicy::new("f", BucketKind::FsxAccessPoint, "000000000000", "us-east-1");
+        assert_eq!(
+            delete_bucket_encryption(&mut f),
+            Err(PolicyError::ConfigNotSupported)
+        );
+    }
 }

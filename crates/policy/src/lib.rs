@@ -12,7 +12,9 @@ pub mod resolve;
 pub mod response;
 
 pub use algorithm::{BucketKind, SseAlgorithm};
-pub use bucket::{BucketPolicy, get_bucket_encryption, put_bucket_encryption, same_key};
+pub use bucket::{
+    BucketPolicy, delete_bucket_encryption, get_bucket_encryption, put_bucket_encryption, same_key,
+};
 pub use config::{
     AliasPolicy, BucketEncryption, EncryptionType, ParsedConfig, Warning, parse_bucket_encryption,
 };

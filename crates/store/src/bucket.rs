@@ -120,7 +120,8 @@ impl Store {
         Ok(bucket)
     }
 
-    /// Stores a bucket's record and, if it has one, its encryption document, each atomically.
+    /// Stores a bucket's record and its encryption document (removed when it has none), each
+    /// atomically.
     ///
     /// # Errors
     /// [`StoreError::NoSuchBucket`]; I/O.
@@ -137,9 +138,15 @@ impl Store {
             source: std::io::Error::other(e),
         })?;
         let name = &bucket.name;
-        if let Some(enc) = &bucket.encryption {
-            let what = format!("buckets/{name}/encryption.xml");
-            write_atomic(&dir, "encryption.xml", enc.to_xml().as_bytes(), &what)?;
+        let what = format!("buckets/{name}/encryption.xml");
+        match &bucket.encryption {
+            Some(enc) => write_atomic(&dir, "encryption.xml", enc.to_xml().as_bytes(), &what)?,
+            // No configuration (a new bucket, or DeleteBucketEncryption): the base level.
+            None => match dir.remove_file("encryption.xml") {
+                Ok(()) => crate::fsx::sync_dir(&dir, &what)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(format!("remove {what}"))(e)),
+            },
         }
         write_atomic(
             &dir,
