@@ -186,6 +186,13 @@ impl Engine {
     }
 }
 
+/// Zeroizes plaintext that is not handed out.
+fn wipe(pieces: &mut [BytesMut]) {
+    for p in pieces {
+        zeroize::Zeroize::zeroize(p.as_mut());
+    }
+}
+
 /// The piece that opens all of part `i` (an empty part: its header and its one chunk).
 fn whole_piece(layout: &MultipartLayout, i: usize) -> Result<Piece, EngineError> {
     let sealed = layout
@@ -302,17 +309,33 @@ impl ReadPlan {
         if spans.len() != self.pieces.len() * 2 {
             return Err(EngineError::LengthMismatch);
         }
-        let mut out = BytesMut::with_capacity(to_usize(self.range.end - self.range.start)?);
+        let mut pieces = Vec::with_capacity(self.pieces.len());
         for (piece, pair) in self.pieces.iter().zip(spans.chunks(2)) {
             let (header, sealed) = (pair[0], pair[1]);
             if sealed.len() as u64 != piece.chunks.sealed.end - piece.chunks.sealed.start {
+                wipe(&mut pieces);
                 return Err(EngineError::LengthMismatch);
             }
-            let opener = self.opener(piece, header)?;
-            let mut plain = self.open_piece(&opener, piece, sealed)?;
-            out.extend_from_slice(&plain);
-            zeroize::Zeroize::zeroize(plain.as_mut());
+            match self
+                .opener(piece, header)
+                .and_then(|o| self.open_piece(&o, piece, sealed))
+            {
+                Ok(plain) => pieces.push(plain),
+                Err(e) => {
+                    wipe(&mut pieces);
+                    return Err(e);
+                }
+            }
         }
+        // One part (every single-part read): its plaintext as opened, no copy.
+        if pieces.len() == 1 {
+            return Ok(pieces.remove(0).freeze());
+        }
+        let mut out = BytesMut::with_capacity(to_usize(self.range.end - self.range.start)?);
+        for p in &pieces {
+            out.extend_from_slice(p);
+        }
+        wipe(&mut pieces);
         Ok(out.freeze())
     }
 
