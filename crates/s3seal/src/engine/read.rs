@@ -186,13 +186,6 @@ impl Engine {
     }
 }
 
-/// Zeroizes plaintext that is not handed out.
-fn wipe(pieces: &mut [BytesMut]) {
-    for p in pieces {
-        zeroize::Zeroize::zeroize(p.as_mut());
-    }
-}
-
 /// The piece that opens all of part `i` (an empty part: its header and its one chunk).
 fn whole_piece(layout: &MultipartLayout, i: usize) -> Result<Piece, EngineError> {
     let sealed = layout
@@ -309,33 +302,45 @@ impl ReadPlan {
         if spans.len() != self.pieces.len() * 2 {
             return Err(EngineError::LengthMismatch);
         }
-        let mut pieces = Vec::with_capacity(self.pieces.len());
+        let total = to_usize(self.range.end - self.range.start)?;
+        // Every piece opens into its place of one buffer: a piece that is a whole run of
+        // chunks (every part but the first and last of a range) straight from the cipher, the
+        // others through a buffer of their own (at most two chunks more than they return).
+        let mut out = BytesMut::zeroed(total);
+        let mut at = 0;
+        let g = self.layout.geometry();
         for (piece, pair) in self.pieces.iter().zip(spans.chunks(2)) {
             let (header, sealed) = (pair[0], pair[1]);
-            if sealed.len() as u64 != piece.chunks.sealed.end - piece.chunks.sealed.start {
-                wipe(&mut pieces);
-                return Err(EngineError::LengthMismatch);
-            }
-            match self
-                .opener(piece, header)
-                .and_then(|o| self.open_piece(&o, piece, sealed))
-            {
-                Ok(plain) => pieces.push(plain),
+            let opened = (|| {
+                if sealed.len() as u64 != piece.chunks.sealed.end - piece.chunks.sealed.start {
+                    return Err(EngineError::LengthMismatch);
+                }
+                let opener = self.opener(piece, header)?;
+                let len = to_usize(piece.chunks.len)?;
+                let dest = out
+                    .get_mut(at..at + len)
+                    .ok_or(EngineError::LengthMismatch)?;
+                let whole_run = !piece.whole
+                    && piece.chunks.skip == 0
+                    && s3seal_gcm::run_plaintext_len(g, sealed.len()) == Some(len);
+                if whole_run {
+                    let c = &piece.chunks;
+                    s3seal_gcm::open_run_into(&opener, c.first, c.final_index, sealed, dest)?;
+                } else {
+                    let mut plain = self.open_piece(&opener, piece, sealed)?;
+                    dest.copy_from_slice(&plain);
+                    zeroize::Zeroize::zeroize(plain.as_mut());
+                }
+                Ok(len)
+            })();
+            match opened {
+                Ok(len) => at += len,
                 Err(e) => {
-                    wipe(&mut pieces);
+                    zeroize::Zeroize::zeroize(out.as_mut());
                     return Err(e);
                 }
             }
         }
-        // One part (every single-part read): its plaintext as opened, no copy.
-        if pieces.len() == 1 {
-            return Ok(pieces.remove(0).freeze());
-        }
-        let mut out = BytesMut::with_capacity(to_usize(self.range.end - self.range.start)?);
-        for p in &pieces {
-            out.extend_from_slice(p);
-        }
-        wipe(&mut pieces);
         Ok(out.freeze())
     }
 
