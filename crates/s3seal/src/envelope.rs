@@ -171,16 +171,27 @@ pub struct ObjectEnvelope {
 
 /// The envelope MAC of `bytes`: HMAC-SHA256 under
 /// `HKDF-SHA256(ikm = data key, salt = object id, info = "s3seal/v1/envelope")`.
+fn compute_mac(data_key: &DataKey, object_id: &[u8; 16], bytes: &[u8]) -> [u8; MAC_LEN] {
+    keyed_mac(data_key, object_id, b"s3seal/v1/envelope", bytes)
+}
+
+/// HMAC-SHA256 of `bytes` under `HKDF-SHA256(ikm = key, salt = object id, info)`: the MACs an
+/// object's records carry (the envelope, the multipart upload state), each with its own label.
 #[expect(
     clippy::expect_used,
     reason = "fixed sizes: a 32-byte HKDF-SHA256 output (limit 8160) and an HMAC key of any length cannot fail"
 )]
-fn compute_mac(data_key: &DataKey, object_id: &[u8; 16], bytes: &[u8]) -> [u8; MAC_LEN] {
-    let mut key = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(object_id), data_key.as_bytes())
-        .expand(b"s3seal/v1/envelope", key.as_mut_slice())
+pub(crate) fn keyed_mac(
+    key: &DataKey,
+    object_id: &[u8; 16],
+    info: &[u8],
+    bytes: &[u8],
+) -> [u8; MAC_LEN] {
+    let mut k = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(object_id), key.as_bytes())
+        .expand(info, k.as_mut_slice())
         .expect("32 bytes is within HKDF-SHA256's output limit");
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(k.as_slice())
         .expect("HMAC-SHA256 takes a key of any length");
     m.update(bytes);
     m.finalize().into_bytes().into()

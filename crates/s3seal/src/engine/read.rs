@@ -83,18 +83,7 @@ impl Engine {
                 .map(|i| whole_piece(&layout, i))
                 .collect::<Result<_, _>>()?
         } else {
-            layout
-                .plan_range(range.clone())
-                .map_err(|_| EngineError::InvalidRange)?
-                .into_iter()
-                .map(|p| Piece {
-                    position: p.position,
-                    part: p.part,
-                    header: p.header,
-                    chunks: p.chunks,
-                    whole: false,
-                })
-                .collect()
+            pieces(&layout, range.clone()).map_err(|_| EngineError::InvalidRange)?
         };
         Ok(ReadPlan {
             binding: object_binding(&env.bucket, &env.key, &env.object_id),
@@ -144,18 +133,7 @@ impl Engine {
         plan.pieces = if range.is_empty() {
             vec![whole_piece(&plan.layout, position)?]
         } else {
-            plan.layout
-                .plan_range(range.clone())
-                .map_err(|_| EngineError::InvalidPartNumber)?
-                .into_iter()
-                .map(|p| Piece {
-                    position: p.position,
-                    part: p.part,
-                    header: p.header,
-                    chunks: p.chunks,
-                    whole: false,
-                })
-                .collect()
+            pieces(&plan.layout, range.clone()).map_err(|_| EngineError::InvalidPartNumber)?
         };
         if !plan.env.parts.is_empty() {
             plan.headers
@@ -184,6 +162,24 @@ impl Engine {
         );
         Ok(h)
     }
+}
+
+/// The pieces that read plaintext `range` (not empty) of an object laid out as `layout`.
+fn pieces(
+    layout: &MultipartLayout,
+    range: Range<u64>,
+) -> Result<Vec<Piece>, s3seal_gcm::FormatError> {
+    Ok(layout
+        .plan_range(range)?
+        .into_iter()
+        .map(|p| Piece {
+            position: p.position,
+            part: p.part,
+            header: p.header,
+            chunks: p.chunks,
+            whole: false,
+        })
+        .collect())
 }
 
 /// The piece that opens all of part `i` (an empty part: its header and its one chunk).

@@ -18,12 +18,8 @@
 //! (or whoever can write its storage) cannot swap in an older upload of a part, drop or add one.
 //! The md5 is present for SSE-S3 (and FSx) parts, whose ETag is the MD5 of the part's data.
 
-use hkdf::Hkdf;
-use hmac::{Hmac, KeyInit, Mac};
 use s3seal_gcm::{DataKey, PartNumber};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 use crate::envelope::PART_DIGEST_LEN;
 use crate::error::EngineError;
@@ -62,22 +58,12 @@ pub(crate) struct UploadState {
     pub(crate) parts: Vec<PartRecord>,
 }
 
-#[expect(
-    clippy::expect_used,
-    reason = "fixed sizes: a 32-byte HKDF-SHA256 output (limit 8160) and an HMAC key of any length cannot fail"
-)]
 fn mac(key: Option<&DataKey>, object_id: &[u8; 16], body: &[u8]) -> [u8; MAC_LEN] {
-    let Some(key) = key else {
-        return [0; MAC_LEN];
-    };
-    let mut k = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(object_id), key.as_bytes())
-        .expand(b"s3seal/v1/upload-state", k.as_mut_slice())
-        .expect("32 bytes is within HKDF-SHA256's output limit");
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(k.as_slice())
-        .expect("HMAC-SHA256 takes a key of any length");
-    m.update(body);
-    m.finalize().into_bytes().into()
+    match key {
+        Some(k) => crate::envelope::keyed_mac(k, object_id, b"s3seal/v1/upload-state", body),
+        // FSx uploads, like their envelopes, are not authenticated.
+        None => [0; MAC_LEN],
+    }
 }
 
 impl UploadState {
