@@ -45,6 +45,9 @@ const LOCK: &str = "lock";
 const MAGIC: &[u8; 4] = b"S3OP";
 const VERSION: u8 = 1;
 const DATA_SUFFIX: &str = ".data";
+/// Pointer bytes besides the envelope: magic, version, name length, a data file name (32 hex
+/// digits and `.data`), envelope length.
+const POINTER_OVERHEAD: u64 = 4 + 1 + 1 + 32 + 5 + 4;
 /// Hex digits per directory component of an object's path (file names hold 255 bytes).
 const NAME_CHUNK: usize = 200;
 /// How often a reader starts again when an overwrite removed the version it was opening.
@@ -177,8 +180,13 @@ impl Store {
         mut data: NewData,
     ) -> Result<(), StoreError> {
         let rel = Self::object_rel(bucket, key);
-        let pointer = encode_pointer("", envelope)?; // size check before any work
-        drop(pointer);
+        // An envelope no pointer can hold is refused before any work.
+        if POINTER_OVERHEAD + envelope.len() as u64 > MAX_POINTER {
+            return Err(StoreError::TooLarge {
+                what: "object envelope".to_owned(),
+                limit: MAX_POINTER,
+            });
+        }
         data.file
             .sync_all()
             .map_err(StoreError::io(format!("fsync new data of {rel}")))?;
