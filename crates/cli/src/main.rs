@@ -76,8 +76,11 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// A byte range, `bytes=A-B`, `bytes=A-` or `bytes=-N`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "part_number")]
         range: Option<String>,
+        /// One part of a multipart object (1 = all of a single-PUT object).
+        #[arg(long, value_name = "N")]
+        part_number: Option<u32>,
         /// SSE-C: the 32-byte customer key the object was written with.
         #[arg(long, value_name = "FILE")]
         sse_c_key_file: Option<PathBuf>,
@@ -89,6 +92,9 @@ enum Command {
         /// SSE-C: the 32-byte customer key.
         #[arg(long, value_name = "FILE")]
         sse_c_key_file: Option<PathBuf>,
+        /// One part of a multipart object: its length and the parts count.
+        #[arg(long, value_name = "N")]
+        part_number: Option<u32>,
     },
     /// CopyObject: SRC to DST, encrypted as the flags (or DST's bucket default) say.
     Copy {
@@ -227,16 +233,22 @@ fn run(cli: &Cli) -> Result<()> {
             target,
             output,
             range,
+            part_number,
             sse_c_key_file,
         } => {
             check_target(target)?;
             let home = open()?;
-            let h = objects::get(
+            let what = match (range.as_deref(), *part_number) {
+                (_, Some(n)) => objects::Reading::Part(n),
+                (Some(r), None) => objects::Reading::Range(r),
+                (None, None) => objects::Reading::Whole,
+            };
+            let h = objects::get_with(
                 &home,
                 &home.engine()?,
                 target,
                 output.as_deref(),
-                range.as_deref(),
+                what,
                 sse_c_key_file.as_deref(),
                 cli.quiet,
             )?;
@@ -248,6 +260,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Head {
             target,
             sse_c_key_file,
+            part_number,
         } => {
             check_target(target)?;
             let home = open()?;
@@ -256,6 +269,7 @@ fn run(cli: &Cli) -> Result<()> {
                 &home.engine()?,
                 target,
                 sse_c_key_file.as_deref(),
+                *part_number,
             )?)?;
             Ok(())
         }

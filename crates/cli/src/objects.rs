@@ -234,20 +234,51 @@ pub fn get(
     key_file: Option<&Path>,
     quiet: bool,
 ) -> Result<HeaderMap> {
+    let what = range.map_or(Reading::Whole, Reading::Range);
+    get_with(home, engine, target, output, what, key_file, quiet)
+}
+
+/// What a GET reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Reading<'a> {
+    /// The whole object, streamed.
+    Whole,
+    /// A `Range` value (`bytes=A-B`, `bytes=A-`, `bytes=-N`).
+    Range(&'a str),
+    /// One part (`partNumber`).
+    Part(u32),
+}
+
+/// GetObject of `BUCKET/KEY`: the whole object (streamed), a range or a part, to `output`
+/// (`None`/`-` = standard output; a file is only created if the read succeeds). A range or a
+/// part reads from disk only the stored spans it needs.
+///
+/// # Errors
+/// As [`get`].
+pub fn get_with(
+    home: &Home,
+    engine: &Engine,
+    target: &str,
+    output: Option<&Path>,
+    what: Reading<'_>,
+    key_file: Option<&Path>,
+    quiet: bool,
+) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
     let mut obj = home.store().open_object(bucket_name, key)?;
     let env_bytes = std::mem::take(&mut obj.envelope);
     let headers = read_headers(key_file)?;
     let req = request(&bucket, key, &headers);
-    match range {
-        Some(r) => {
-            // Planned from the envelope: only the spans the range needs are read from disk.
-            let plan = engine.plan_get(&req, &env_bytes, Some(r)).context_object(
-                bucket_name,
-                key,
-                &obj.path,
-            )?;
+    match what {
+        Reading::Range(_) | Reading::Part(_) => {
+            // Planned from the envelope: only the spans the read needs come from disk.
+            let plan = match what {
+                Reading::Part(n) => engine.plan_get_part(&req, &env_bytes, n),
+                Reading::Range(r) => engine.plan_get(&req, &env_bytes, Some(r)),
+                Reading::Whole => engine.plan_get(&req, &env_bytes, None),
+            }
+            .context_object(bucket_name, key, &obj.path)?;
             let spans = SpanReader::new(&mut obj.data, plan.spans());
             let mut out = Output::open(output)?;
             {
@@ -259,7 +290,7 @@ pub fn get(
             out.commit()?;
             Ok(plan.headers().clone())
         }
-        None => {
+        Reading::Whole => {
             let bar = bytes_bar(Some(obj.len), quiet, "get");
             let path = obj.path;
             let reader = bar.wrap_read(BufReader::with_capacity(1 << 20, obj.data));
@@ -327,14 +358,18 @@ pub fn head(
     engine: &Engine,
     target: &str,
     key_file: Option<&Path>,
+    part: Option<u32>,
 ) -> Result<HeaderMap> {
     let (bucket_name, key) = split_object(target)?;
     let bucket = home.bucket(bucket_name)?;
     let obj = home.store().open_object(bucket_name, key)?;
     let headers = read_headers(key_file)?;
-    engine
-        .head_object(&request(&bucket, key, &headers), &obj.envelope)
-        .context_object(bucket_name, key, &obj.path)
+    let req = request(&bucket, key, &headers);
+    match part {
+        Some(n) => engine.head_object_part(&req, &obj.envelope, n),
+        None => engine.head_object(&req, &obj.envelope),
+    }
+    .context_object(bucket_name, key, &obj.path)
 }
 
 /// CopyObject from `src` to `dst` (both `BUCKET/KEY`).
