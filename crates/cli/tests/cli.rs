@@ -1431,13 +1431,24 @@ fn part_reads_get_and_head_one_part() {
     let env = Env::with_bucket();
     let data = pattern(11 << 20, 9);
     let f = env.write("in", &data);
-    env.ok(&["put", "bkt/mp", s(&f), "--sse", "AES256", "--part-size", "5MiB"]);
+    env.ok(&[
+        "put",
+        "bkt/mp",
+        s(&f),
+        "--sse",
+        "AES256",
+        "--part-size",
+        "5MiB",
+    ]);
     let o = env.path("p2");
     let out = env.ok(&["get", "bkt/mp", "--part-number", "2", "-o", s(&o)]);
     assert!(out.contains("x-amz-mp-parts-count: 3"), "{out}");
     assert!(std::fs::read(&o).unwrap() == data[5 << 20..10 << 20]);
     let h = env.ok(&["head", "bkt/mp", "--part-number", "3"]);
-    assert!(h.contains(&format!("content-length: {}", data.len() - (10 << 20))), "{h}");
+    assert!(
+        h.contains(&format!("content-length: {}", data.len() - (10 << 20))),
+        "{h}"
+    );
     let e = env.err(&["get", "bkt/mp", "--part-number", "4"]);
     assert!(e.contains("InvalidPartNumber"), "{e}");
 }
