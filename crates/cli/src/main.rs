@@ -157,6 +157,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Throughput per mode, 1 and N threads.
     Bench(bench::BenchArgs),
+    /// Serve the home as an S3 endpoint (the s3seal-gateway) until interrupted.
+    Serve(s3seal_gateway::cli::ServeArgs),
 }
 
 /// Parses a size: bytes, or with a K/M/G (KiB/MiB/GiB, binary) suffix.
@@ -348,6 +350,15 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Inspect { what, json } => inspect::inspect(open, what, *json),
         Command::Demo(args) => demo::run(args, cli.threads, cli.quiet),
         Command::Bench(args) => bench::run(args, cli.threads, cli.quiet),
+        Command::Serve(args) => {
+            let options = s3seal_gateway::HomeOptions {
+                threads: cli.threads,
+                accept_keystore_rollback: cli.accept_keystore_rollback,
+                allow_insecure_sse_c: false,
+            };
+            s3seal_gateway::cli::run(&home_dir(cli), &options, args)
+                .map_err(|e| error::CliError::Format(e.to_string()))
+        }
     }
 }
 

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The bucket name breaks S3's rules.
     #[error("the specified bucket is not valid")]
     InvalidBucketName,
+    /// DeleteBucket of a bucket that holds objects or uploads in progress.
+    #[error("the bucket you tried to delete is not empty")]
+    BucketNotEmpty,
     /// The object does not exist.
     #[error("the specified key does not exist")]
     NoSuchKey,

@@ -8,6 +8,7 @@ pub mod failpoint;
 #[cfg(not(feature = "failpoints"))]
 mod failpoint;
 mod fsx;
+mod listing;
 mod object;
 mod scratch;
 mod upload;
@@ -19,6 +20,7 @@ use cap_std::fs::Dir;
 
 pub use bucket::{MAX_BUCKET_FILE, kind_name, parse_kind};
 pub use error::StoreError;
+pub use listing::BucketEntry;
 pub use object::{MAX_POINTER, ObjectFile};
 pub use scratch::{NewData, STALE_AFTER, Staging};
 pub use upload::MAX_UPLOAD_STATE;

@@ -40,8 +40,8 @@ use crate::{Store, StoreError, failpoint};
 /// 32 KiB, at most 10,000 manifest entries of 26 bytes), well below this.
 pub const MAX_POINTER: u64 = 4 << 20;
 
-const POINTER: &str = "current";
-const LOCK: &str = "lock";
+pub(crate) const POINTER: &str = "current";
+pub(crate) const LOCK: &str = "lock";
 const MAGIC: &[u8; 4] = b"S3OP";
 const VERSION: u8 = 1;
 const DATA_SUFFIX: &str = ".data";
@@ -62,6 +62,8 @@ pub struct ObjectFile {
     pub data: std::fs::File,
     /// Their length.
     pub len: u64,
+    /// When this version was written (its data file's modification time).
+    pub modified: std::time::SystemTime,
     /// Where they are, for messages.
     pub path: PathBuf,
 }
@@ -140,12 +142,17 @@ fn decode_pointer(bytes: &[u8], what: &str) -> Result<(String, Vec<u8>), StoreEr
 
 impl Store {
     /// The path of `key`'s object directory relative to the home, for messages.
-    fn object_rel(bucket: &str, key: &str) -> String {
+    pub(crate) fn object_rel(bucket: &str, key: &str) -> String {
         format!("buckets/{bucket}/objects/{}", components(key).join("/"))
     }
 
     /// Opens `key`'s object directory in `bucket`, creating it when `create` is set.
-    fn object_dir(&self, bucket: &str, key: &str, create: bool) -> Result<Dir, StoreError> {
+    pub(crate) fn object_dir(
+        &self,
+        bucket: &str,
+        key: &str,
+        create: bool,
+    ) -> Result<Dir, StoreError> {
         let mut dir = self.bucket_dir(bucket)?;
         let rel = Self::object_rel(bucket, key);
         for c in std::iter::once("objects".to_owned()).chain(components(key)) {
@@ -228,14 +235,14 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(StoreError::io(format!("open {rel}/{name}"))(e)),
             };
-            let len = data
+            let meta = data
                 .metadata()
-                .map_err(StoreError::io(format!("stat {rel}/{name}")))?
-                .len();
+                .map_err(StoreError::io(format!("stat {rel}/{name}")))?;
             return Ok(ObjectFile {
                 envelope,
                 data,
-                len,
+                len: meta.len(),
+                modified: meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH),
                 path: self.home().join(&rel).join(&name),
             });
         }
@@ -285,7 +292,7 @@ impl Store {
 
 /// Removes, under the object's lock, data files other than `current` and leftover temporary
 /// pointer files. Best effort: what stays is removed by a later write.
-fn remove_unreferenced(dir: &Dir, current: &str) {
+pub(crate) fn remove_unreferenced(dir: &Dir, current: &str) {
     let Ok(entries) = dir.entries() else { return };
     let mut removed = false;
     for entry in entries.flatten() {

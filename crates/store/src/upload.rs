@@ -4,7 +4,9 @@
 //! ```text
 //! key              the object key (UTF-8)
 //! state            the upload's state as the engine serialized it (opaque here)
-//! part-NNNNN.data  the sealed bytes of part NNNNN (the latest upload of that number)
+//! part-NNNNN-TAG.data  the sealed bytes of one upload of part NNNNN; TAG (hex, from the
+//!                  caller) tells the uploads of one number apart, so the file a part's record
+//!                  names is never replaced by a later or concurrent upload of that number
 //! lock             flock'd by whoever changes the upload
 //! ```
 //!
@@ -26,8 +28,11 @@ const KEY: &str = "key";
 const STATE: &str = "state";
 const LOCK: &str = "lock";
 
-fn part_name(n: u32) -> String {
-    format!("part-{n:05}.data")
+fn part_name(n: u32, tag: &str) -> Result<String, StoreError> {
+    if tag.is_empty() || tag.len() > 64 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(StoreError::NoSuchPart(n));
+    }
+    Ok(format!("part-{n:05}-{tag}.data"))
 }
 
 /// Whether `id` is an upload id this store makes (32 hex digits): nothing else names a path.
@@ -125,44 +130,56 @@ impl Store {
         write_atomic(&dir, STATE, state, "upload state")
     }
 
-    /// Stores the sealed bytes of part `n` of upload `id`, replacing an earlier upload of it.
+    /// Stores the sealed bytes of one upload of part `n` of upload `id`, named by `tag` (1 to
+    /// 64 hex digits, distinct for every upload of the number, e.g. a digest of its sealed
+    /// header). Uploads of a number under other tags stay until the upload ends.
     ///
     /// # Errors
-    /// As [`Store::upload`]; I/O.
+    /// As [`Store::upload`]; [`StoreError::NoSuchPart`] for a bad tag; I/O.
     pub fn put_part(
         &self,
         bucket: &str,
         id: &str,
         n: u32,
+        tag: &str,
         mut data: NewData,
     ) -> Result<(), StoreError> {
+        let name = part_name(n, tag)?;
         let dir = self.upload_dir(bucket, id)?;
         data.file
             .sync_all()
             .map_err(StoreError::io(format!("fsync part {n}")))?;
         let _lock = lock(&dir, LOCK, "upload")?;
         data.dir
-            .rename(&data.name, &dir, part_name(n))
+            .rename(&data.name, &dir, &name)
             .map_err(StoreError::io(format!("store part {n}")))?;
         data.published = true;
         crate::fsx::sync_dir(&dir, "upload directory")
     }
 
-    /// Opens the sealed bytes of part `n` of upload `id`.
+    /// Opens the sealed bytes of the upload of part `n` of upload `id` named `tag`.
     ///
     /// # Errors
     /// [`StoreError::NoSuchPart`]; as [`Store::upload`].
-    pub fn open_part(&self, bucket: &str, id: &str, n: u32) -> Result<std::fs::File, StoreError> {
+    pub fn open_part(
+        &self,
+        bucket: &str,
+        id: &str,
+        n: u32,
+        tag: &str,
+    ) -> Result<std::fs::File, StoreError> {
+        let name = part_name(n, tag)?;
         let dir = self.upload_dir(bucket, id)?;
-        match dir.open(part_name(n)) {
+        match dir.open(name) {
             Ok(f) => Ok(f.into_std()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NoSuchPart(n)),
             Err(e) => Err(StoreError::io(format!("open part {n}"))(e)),
         }
     }
 
-    /// Completes upload `id`: the sealed bytes of `parts`, in this order, become the object's
-    /// data, published with `envelope` as one unit; then the upload is removed.
+    /// Completes upload `id`: the sealed bytes of `parts` (number and tag), in this order,
+    /// become the object's data, published with `envelope` as one unit; then the upload is
+    /// removed.
     ///
     /// # Errors
     /// [`StoreError::NoSuchPart`]; as [`Store::upload`] and [`Store::publish`].
@@ -170,13 +187,14 @@ impl Store {
         &self,
         bucket: &str,
         id: &str,
-        parts: &[u32],
+        parts: &[(u32, String)],
         envelope: &[u8],
     ) -> Result<(), StoreError> {
         let (key, _) = self.upload(bucket, id)?;
         let mut data = self.new_data()?;
-        for &n in parts {
-            std::io::copy(&mut self.open_part(bucket, id, n)?, data.file())
+        for (n, tag) in parts {
+            let n = *n;
+            std::io::copy(&mut self.open_part(bucket, id, n, tag)?, data.file())
                 .map_err(StoreError::io(format!("copy part {n} into the object")))?;
         }
         self.publish(bucket, &key, envelope, data)?;

@@ -211,13 +211,13 @@ fn uploads_outlive_the_process_and_complete_into_one_object() {
     let dir = tempfile::tempdir().unwrap();
     let st = store(dir.path());
     let id = st.create_upload("bkt", "big/key", b"state-0").unwrap();
-    let part = |st: &Store, n: u32, bytes: &[u8]| {
+    let part = |st: &Store, n: u32, tag: &str, bytes: &[u8]| {
         let mut d = st.new_data().unwrap();
         d.file().write_all(bytes).unwrap();
-        st.put_part("bkt", &id, n, d).unwrap();
+        st.put_part("bkt", &id, n, tag, d).unwrap();
     };
-    part(&st, 1, b"one-");
-    part(&st, 2, b"stale");
+    part(&st, 1, "a1", b"one-");
+    part(&st, 2, "b1", b"stale");
     drop(st);
     // A restart: the upload, its state and parts are still there; part 2 is uploaded again.
     let st = Store::open(dir.path()).unwrap();
@@ -235,12 +235,30 @@ fn uploads_outlive_the_process_and_complete_into_one_object() {
         st.replace_upload_state("bkt", &id, b"state-0", b"state-2"),
         Err(StoreError::Conflict)
     ));
-    part(&st, 2, b"two");
+    part(&st, 2, "b2", b"two");
     assert!(matches!(
-        st.open_part("bkt", &id, 3),
+        st.open_part("bkt", &id, 3, "c1"),
         Err(StoreError::NoSuchPart(3))
     ));
-    st.complete_upload("bkt", &id, &[1, 2], b"env").unwrap();
+    // Each upload of a number is its own file: the tag the record names is the one read.
+    let mut stale = String::new();
+    st.open_part("bkt", &id, 2, "b1")
+        .unwrap()
+        .read_to_string(&mut stale)
+        .unwrap();
+    assert_eq!(stale, "stale");
+    // A tag that is not hex names no file.
+    assert!(matches!(
+        st.open_part("bkt", &id, 2, "../x"),
+        Err(StoreError::NoSuchPart(2))
+    ));
+    st.complete_upload(
+        "bkt",
+        &id,
+        &[(1, "a1".to_owned()), (2, "b2".to_owned())],
+        b"env",
+    )
+    .unwrap();
     assert_eq!(
         st.read_object("bkt", "big/key").unwrap(),
         (b"env".to_vec(), b"one-two".to_vec())
@@ -267,4 +285,56 @@ fn uploads_outlive_the_process_and_complete_into_one_object() {
         std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
         0
     );
+}
+
+#[test]
+fn listing_deleting_objects_and_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let long = "l".repeat(300);
+    for k in ["b/2", "a", "b/1", "c", long.as_str(), "é/x"] {
+        put(&st, k, b"env", b"data");
+    }
+    let all = st.list_keys("bkt", "").unwrap();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted);
+    assert_eq!(all.len(), 6);
+    assert_eq!(st.list_keys("bkt", "b/").unwrap(), vec!["b/1", "b/2"]);
+    assert_eq!(st.list_keys("bkt", "l").unwrap(), vec![long.clone()]);
+    assert_eq!(st.list_keys("bkt", "é").unwrap(), vec!["é/x"]);
+    assert!(st.list_keys("bkt", "zz").unwrap().is_empty());
+    assert!(matches!(
+        st.list_keys("nope", ""),
+        Err(StoreError::NoSuchBucket)
+    ));
+
+    // A bucket with objects or an upload in progress is not deleted.
+    assert!(matches!(
+        st.delete_bucket("bkt"),
+        Err(StoreError::BucketNotEmpty)
+    ));
+    for k in &all {
+        assert!(st.delete_object("bkt", k).unwrap());
+        assert!(matches!(
+            st.open_object("bkt", k),
+            Err(StoreError::NoSuchKey)
+        ));
+    }
+    assert!(!st.delete_object("bkt", "a").unwrap());
+    assert!(st.list_keys("bkt", "").unwrap().is_empty());
+    let id = st.create_upload("bkt", "k", b"state").unwrap();
+    assert!(matches!(
+        st.delete_bucket("bkt"),
+        Err(StoreError::BucketNotEmpty)
+    ));
+    st.abort_upload("bkt", &id).unwrap();
+    assert_eq!(st.list_buckets().unwrap().len(), 1);
+    st.delete_bucket("bkt").unwrap();
+    assert!(st.list_buckets().unwrap().is_empty());
+    assert!(matches!(st.bucket("bkt"), Err(StoreError::NoSuchBucket)));
+    assert!(matches!(
+        st.delete_bucket("bkt"),
+        Err(StoreError::NoSuchBucket)
+    ));
 }

@@ -81,6 +81,16 @@ impl EngineBuilder {
         })
     }
 
+    /// A builder around an embedded [`LocalKms`] the caller opened (e.g. with a
+    /// [`s3seal_kms::LocalKmsConfig`]); [`Engine::local_kms`] then returns it.
+    #[must_use]
+    pub fn from_local(local: Arc<LocalKms>) -> Self {
+        EngineBuilder {
+            local: Some(local.clone()),
+            ..Self::new(local)
+        }
+    }
+
     /// The embedded KMS this builder opened ([`EngineBuilder::local`]), for its administration:
     /// creating, describing, rotating or disabling keys and aliases.
     #[must_use]

@@ -3,8 +3,10 @@
 //! takes the state the previous one returned, and the backend keeps it between calls
 //! (serializing the calls of one upload: each returns the state to keep next).
 
+use std::io::{Read, Write};
 use std::ops::Range;
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use md5::{Digest, Md5};
 use s3seal_gcm::PartNumber;
@@ -13,11 +15,11 @@ use s3seal_policy::{
 };
 
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
-use super::object::{md5_etag, part_digest};
+use super::object::{CountingReader, md5_etag, part_digest};
 use super::upload::{PartRecord, UploadState};
 use super::{
-    Committed, CompletedPart, Engine, Request, SealedPart, StoredObject, Upload, opaque_etag,
-    stored_encryption,
+    Committed, CompletedPart, Engine, ListedPart, Request, SealedPart, StoredObject, Upload,
+    opaque_etag, stored_encryption,
 };
 use crate::envelope::{ManifestPart, Mode, ObjectEnvelope};
 use crate::error::EngineError;
@@ -37,6 +39,67 @@ fn with_etag(mut headers: HeaderMap, etag: &str) -> HeaderMap {
         headers.insert(http::header::ETAG, v);
     }
     headers
+}
+
+/// A part number UploadPart accepts: 1..=10000.
+fn upload_part_number(n: u32) -> Result<PartNumber, EngineError> {
+    match PartNumber::new(n) {
+        Ok(p) if p != PartNumber::SINGLE => Ok(p),
+        _ => Err(EngineError::InvalidPart),
+    }
+}
+
+/// Records a sealed part (its plaintext size, sealed header and, for SSE-S3, MD5) as the
+/// latest upload of its number and returns it with the new state.
+fn finish_part(
+    mut up: Opened,
+    part: PartNumber,
+    size: u64,
+    header: Bytes,
+    md5: Option<[u8; 16]>,
+    sealed: Bytes,
+) -> Result<SealedPart, EngineError> {
+    let record = PartRecord {
+        number: part,
+        size,
+        digest: part_digest(&header),
+        md5,
+    };
+    up.state.record(record)?;
+    let etag = record.etag();
+    Ok(SealedPart {
+        part_number: part.get(),
+        sealed,
+        header,
+        upload_tag: hex::encode(record.digest),
+        plaintext_len: size,
+        headers: with_etag(
+            response_headers(&stored_encryption(&up.env)?, customer_of(&up.plan))?,
+            &etag,
+        ),
+        etag,
+        state: up.state.to_bytes(up.keys.mac.as_ref(), &up.env.object_id)?,
+    })
+}
+
+/// Writes through to `inner`, keeping the first `want` bytes (a sealed part's header).
+struct HeaderTap<W> {
+    inner: W,
+    want: usize,
+    header: Vec<u8>,
+}
+
+impl<W: Write> Write for HeaderTap<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let keep = (self.want - self.header.len()).min(n);
+        self.header.extend_from_slice(&buf[..keep]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// An upload opened for one call: its state, envelope and keys, authenticated.
@@ -102,14 +165,11 @@ impl Engine {
     /// new state.
     pub(crate) fn seal_upload_part(
         &self,
-        mut up: Opened,
+        up: Opened,
         part_number: u32,
         data: &[u8],
     ) -> Result<SealedPart, EngineError> {
-        let part = PartNumber::new(part_number).map_err(|_| EngineError::InvalidPart)?;
-        if part == PartNumber::SINGLE {
-            return Err(EngineError::InvalidPart);
-        }
+        let part = upload_part_number(part_number)?;
         let env = &up.env;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
         let seal = || {
@@ -125,30 +185,84 @@ impl Engine {
             (None, seal())
         };
         let sealed = sealed?;
-        let digest = part_digest(
-            super::codec::geometry(env.mode, env.chunk)
-                .header_of(&sealed)
-                .ok_or(EngineError::LengthMismatch)?,
-        );
-        let record = PartRecord {
-            number: part,
-            size: data.len() as u64,
-            digest,
-            md5,
+        let header = super::codec::geometry(env.mode, env.chunk)
+            .header_of(&sealed)
+            .ok_or(EngineError::LengthMismatch)?;
+        let header = sealed.slice_ref(header);
+        finish_part(up, part, data.len() as u64, header, md5, sealed)
+    }
+
+    /// UploadPart from a reader to a writer: as [`Self::upload_part`], with memory bounded by
+    /// chunk size × threads whatever the part's size. The sealed bytes go to `out` (the
+    /// returned part's `sealed` is empty); on error, whatever was written to `out` must be
+    /// discarded.
+    ///
+    /// # Errors
+    /// As [`Self::upload_part`]; [`EngineError::IncompleteBody`] if reading `body` fails,
+    /// [`EngineError::Io`] if writing `out` fails.
+    pub fn upload_part_stream(
+        &self,
+        req: &Request<'_>,
+        state: &[u8],
+        part_number: u32,
+        body: impl Read + Send,
+        out: impl Write + Send,
+    ) -> Result<SealedPart, EngineError> {
+        let up = self.open_upload(req, state, |u| {
+            self.write_plan(req, WriteOp::UploadPart { upload: u })
+        })?;
+        let part = upload_part_number(part_number)?;
+        let env = &up.env;
+        let binding = object_binding(&env.bucket, &env.key, &env.object_id);
+        let header_len = usize::try_from(super::codec::geometry(env.mode, env.chunk).header)
+            .map_err(|_| EngineError::LengthMismatch)?;
+        let mut tap = HeaderTap {
+            inner: out,
+            want: header_len,
+            header: Vec::with_capacity(header_len),
         };
-        up.state.record(record)?;
-        let etag = record.etag();
-        Ok(SealedPart {
-            part_number,
-            sealed,
-            plaintext_len: data.len() as u64,
-            headers: with_etag(
-                response_headers(&stored_encryption(env)?, customer_of(&up.plan))?,
-                &etag,
-            ),
-            etag,
-            state: up.state.to_bytes(up.keys.mac.as_ref(), &env.object_id)?,
-        })
+        let mut reader = CountingReader {
+            inner: body,
+            md5: md5_etag(env.mode).then(Md5::new),
+            count: 0,
+            body_failed: false,
+        };
+        let enc = up
+            .keys
+            .codec
+            .encryptor(&mut tap, &binding, part, env.chunk)?;
+        self.pump(&mut reader, enc)?;
+        if tap.header.len() != header_len {
+            return Err(EngineError::LengthMismatch);
+        }
+        let md5 = reader.md5.take().map(|h| <[u8; 16]>::from(h.finalize()));
+        let header = Bytes::from(tap.header);
+        finish_part(up, part, reader.count, header, md5, Bytes::new())
+    }
+
+    /// ListParts: the latest upload of each part number, ascending. No SSE-C key is needed.
+    ///
+    /// # Errors
+    /// [`EngineError::NoSuchUpload`] for a state that is not an upload of this key.
+    pub fn list_parts(
+        &self,
+        req: &Request<'_>,
+        state: &[u8],
+    ) -> Result<Vec<ListedPart>, EngineError> {
+        let up = self.open_upload(req, state, |u| {
+            self.write_plan(req, WriteOp::CompleteMultipartUpload { upload: u })
+        })?;
+        Ok(up
+            .state
+            .parts
+            .iter()
+            .map(|p| ListedPart {
+                part_number: p.number.get(),
+                size: p.size,
+                etag: p.etag(),
+                upload_tag: hex::encode(p.digest),
+            })
+            .collect())
     }
 
     /// UploadPart: seals part `part_number` (1..=10000) of the upload with fresh salts and
@@ -216,10 +330,11 @@ impl Engine {
             self.write_plan(req, WriteOp::CompleteMultipartUpload { upload: u })
         })?;
         let number = PartNumber::new(part.part_number).map_err(|_| EngineError::InvalidPart)?;
-        let header = super::codec::geometry(up.env.mode, up.env.chunk)
-            .header_of(&part.sealed)
-            .ok_or(EngineError::InvalidPart)?;
-        let digest = part_digest(header);
+        let header_len = super::codec::geometry(up.env.mode, up.env.chunk).header;
+        if part.header.len() as u64 != header_len {
+            return Err(EngineError::InvalidPart);
+        }
+        let digest = part_digest(&part.header);
         let md5 = if md5_etag(up.env.mode) {
             let mut m = [0u8; 16];
             hex::decode_to_slice(&part.etag, &mut m).map_err(|_| EngineError::InvalidPart)?;

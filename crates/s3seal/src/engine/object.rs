@@ -151,14 +151,10 @@ impl Engine {
             count: 0,
             body_failed: false,
         };
-        self.pool.install(|| -> Result<(), EngineError> {
-            let mut enc = keys
-                .codec
-                .encryptor(out, &binding, PartNumber::SINGLE, env.chunk)?;
-            std::io::copy(&mut reader, &mut enc).map_err(|e| reader.classify(e))?;
-            enc.finish()?;
-            Ok(())
-        })?;
+        let enc = keys
+            .codec
+            .encryptor(out, &binding, PartNumber::SINGLE, env.chunk)?;
+        self.pump(&mut reader, enc)?;
         env.plaintext_len = reader.count;
         env.etag = match reader.md5.take() {
             Some(h) => hex::encode(h.finalize()),
@@ -338,17 +334,55 @@ impl Engine {
 
 /// Counts (and for SSE-S3, MD5-hashes) the plaintext read by a streaming PUT, and remembers
 /// whether an error came from the body (the client's fault) rather than the output.
-struct CountingReader<R> {
-    inner: R,
-    md5: Option<Md5>,
-    count: u64,
-    body_failed: bool,
+/// Plaintext read from a streamed body per hop onto the pool (see [`Engine::pump`]).
+const PUMP_BYTES: usize = 1 << 20;
+
+impl Engine {
+    /// Copies `reader` into `enc` and finishes it: the body is read on the caller's thread,
+    /// [`PUMP_BYTES`] at a time, and each batch is sealed (and its output written) on the
+    /// pool — so no pool thread ever waits for a slow client's body.
+    pub(super) fn pump<R: Read, W: Write + Send, S: s3seal_gcm::ChunkSealer + Send>(
+        &self,
+        reader: &mut CountingReader<R>,
+        enc: s3seal_gcm::Encryptor<W, S>,
+    ) -> Result<(), EngineError> {
+        // Batches as wide as the engine's pool (the caller's thread is not one of its threads).
+        let mut enc = enc.with_batch(self.threads());
+        let mut buf = zeroize::Zeroizing::new(vec![0u8; PUMP_BYTES]);
+        loop {
+            let mut n = 0;
+            while n < buf.len() {
+                match reader.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(reader.classify(e)),
+                }
+            }
+            if n > 0 {
+                let batch = &buf[..n];
+                self.pool.install(|| enc.write_all(batch))?;
+            }
+            if n < buf.len() {
+                break;
+            }
+        }
+        self.pool.install(|| enc.finish())?;
+        Ok(())
+    }
+}
+
+pub(super) struct CountingReader<R> {
+    pub(super) inner: R,
+    pub(super) md5: Option<Md5>,
+    pub(super) count: u64,
+    pub(super) body_failed: bool,
 }
 
 impl<R> CountingReader<R> {
     /// The engine error of a failed copy from this reader: the client's if reading the body
     /// failed, the server's (the output) otherwise.
-    fn classify(&self, e: std::io::Error) -> EngineError {
+    pub(super) fn classify(&self, e: std::io::Error) -> EngineError {
         if self.body_failed {
             EngineError::IncompleteBody(e.into())
         } else {

@@ -88,8 +88,20 @@ pub struct Upload {
 pub struct SealedPart {
     /// The part number (1..=10000).
     pub part_number: u32,
-    /// Its sealed bytes, to store.
+    /// Its sealed bytes, to store (empty from [`Engine::upload_part_stream`], which wrote them
+    /// to its writer).
+    ///
+    /// [`Engine::upload_part_stream`]: crate::Engine::upload_part_stream
     pub sealed: Bytes,
+    /// Its sealed header (the first bytes of `sealed`), which [`Engine::record_part`] records.
+    ///
+    /// [`Engine::record_part`]: crate::Engine::record_part
+    pub header: Bytes,
+    /// Names this upload of the part among all uploads of its number (32 hex digits, a digest
+    /// of its sealed header): a backend that may hold several uploads of one number at once
+    /// (concurrent or retried UploadPart calls) keeps each under its tag, and
+    /// [`ListedPart::upload_tag`] names the one the state recorded.
+    pub upload_tag: String,
     /// Its plaintext length (pass it to CompleteMultipartUpload).
     pub plaintext_len: u64,
     /// Its ETag (unquoted): for SSE-S3 the MD5 of its data, as S3; otherwise the first 16
@@ -100,6 +112,19 @@ pub struct SealedPart {
     pub headers: HeaderMap,
     /// The upload's state with this part recorded: keep it instead of the one passed in.
     pub state: Vec<u8>,
+}
+
+/// One part of an upload in progress, as ListParts shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedPart {
+    /// The part number.
+    pub part_number: u32,
+    /// Its plaintext size.
+    pub size: u64,
+    /// Its ETag (unquoted), as UploadPart returned it.
+    pub etag: String,
+    /// Which upload of the number this is ([`SealedPart::upload_tag`]).
+    pub upload_tag: String,
 }
 
 /// One entry of a CompleteMultipartUpload request, as the client sends it.
