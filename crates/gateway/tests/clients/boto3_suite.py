@@ -351,5 +351,20 @@ s3.delete_bucket(Bucket="gw-empty")
 check("gw-empty" not in [b["Name"] for b in s3.list_buckets()["Buckets"]], "delete_bucket of an empty bucket")
 print("listing and deletion: ok", flush=True)
 
+# --- presigned URLs -----------------------------------------------------------------------
+import ssl
+import urllib.error
+import urllib.request
+
+ctx = ssl.create_default_context(cafile=CA)
+url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "obj/kms-key-arn"}, ExpiresIn=300)
+check(urllib.request.urlopen(url, context=ctx).read() == data, "a presigned GET URL")
+try:
+    urllib.request.urlopen(url.replace("Signature=", "Signature=0"), context=ctx)
+    check(False, "a tampered presigned URL is refused")
+except urllib.error.HTTPError as e:
+    check(e.code == 403, f"a tampered presigned URL is refused with 403 (got {e.code})")
+print("presigned URLs: ok", flush=True)
+
 print(f"boto3 {boto3.__version__} / botocore {botocore.__version__}: {checks} checks, {len(failures)} failed")
 sys.exit(1 if failures else 0)
