@@ -19,7 +19,17 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use base64::Engine as _;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use md5::Digest as _;
+use s3seal::policy::BucketKind;
 use s3seal_gateway::{Gateway, HomeOptions, ServerConfig};
+
+/// The account that owns the home's buckets (its keystore's default account).
+fn gw_account(home: &tempfile::TempDir) -> String {
+    s3seal::kms::LocalKms::open_dir(home.path())
+        .expect("keystore")
+        .requester()
+        .account()
+        .to_owned()
+}
 
 const MIB: usize = 1 << 20;
 const SIZE: usize = 64 * MIB;
@@ -66,11 +76,21 @@ fn setup() -> Setup {
         .force_path_style(true)
         .build();
     let s3 = Client::from_conf(conf);
-    rt.block_on(async {
-        for b in ["bench", "bench-ext-s3alias"] {
-            s3.create_bucket().bucket(b).send().await.expect("bucket");
-        }
-    });
+    rt.block_on(async { s3.create_bucket().bucket("bench").send().await })
+        .expect("bucket");
+    // The baseline bucket: an FSx access point (made in the home, as `s3seal bucket create
+    // --kind fsx` does; S3 has no CreateBucket for one).
+    let account = gw_account(&home);
+    s3seal_store::Store::open(home.path())
+        .and_then(|st| {
+            st.create_bucket(
+                "bench-plain",
+                BucketKind::FsxAccessPoint,
+                &account,
+                "us-east-1",
+            )
+        })
+        .expect("fsx bucket");
     let key = [9u8; 32];
     Setup {
         rt,
@@ -83,7 +103,11 @@ fn setup() -> Setup {
 }
 
 async fn put(s: &Setup, mode: &str, key: String, body: ByteStream) {
-    let bucket = if mode == "plain" { "bench-ext-s3alias" } else { "bench" };
+    let bucket = if mode == "plain" {
+        "bench-plain"
+    } else {
+        "bench"
+    };
     let mut req = s.s3.put_object().bucket(bucket).key(key).body(body);
     req = match mode {
         "sse-s3" => req.server_side_encryption(ServerSideEncryption::Aes256),
@@ -99,7 +123,11 @@ async fn put(s: &Setup, mode: &str, key: String, body: ByteStream) {
 }
 
 async fn get(s: &Setup, mode: &str, key: String) -> usize {
-    let bucket = if mode == "plain" { "bench-ext-s3alias" } else { "bench" };
+    let bucket = if mode == "plain" {
+        "bench-plain"
+    } else {
+        "bench"
+    };
     let mut req = s.s3.get_object().bucket(bucket).key(key);
     if mode == "sse-c" {
         req = req
@@ -132,7 +160,12 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     s.rt.block_on(async {
                         let puts = (0..clients).map(|i| {
-                            put(&s, mode, format!("{mode}/{i}"), ByteStream::from(data.clone()))
+                            put(
+                                &s,
+                                mode,
+                                format!("{mode}/{i}"),
+                                ByteStream::from(data.clone()),
+                            )
                         });
                         futures::future::join_all(puts).await;
                     });

@@ -264,12 +264,11 @@ impl S3 for Gateway {
             .and_then(|c| c.bucket.as_ref())
             .and_then(|b| b.type_.as_ref())
             .is_some_and(|t| t.as_str() == dto::BucketType::DIRECTORY);
-        // The kinds as S3 names them: `--x-s3` names are directory buckets, `-ext-s3alias`
-        // names FSx access points (the alias S3 gives one), everything else general purpose.
+        // As in S3: `--x-s3` names (or a `Directory` bucket type) are directory buckets,
+        // everything else general purpose. FSx access points are not created over S3 (nor are
+        // they in AWS): `s3seal bucket create NAME --kind fsx` makes one, which is then served.
         let kind = if declared_directory || name.ends_with("--x-s3") {
             BucketKind::Directory
-        } else if name.ends_with("-ext-s3alias") {
-            BucketKind::FsxAccessPoint
         } else {
             BucketKind::GeneralPurpose
         };

@@ -137,6 +137,17 @@ fn home() -> Home {
     kms.create_alias("alias/gw-test", &KeyRef::parse(&key.arn).expect("arn"))
         .expect("alias");
     let dir_key = kms.create_key("directory bucket").expect("key");
+    // An FSx access point, made in the home as `s3seal bucket create --kind fsx` does.
+    s3seal_store::Store::open(dir.path())
+        .and_then(|st| {
+            st.create_bucket(
+                "gw-fsx",
+                s3seal::policy::BucketKind::FsxAccessPoint,
+                kms.requester().account(),
+                "us-east-1",
+            )
+        })
+        .expect("fsx bucket");
     Home { dir, key, dir_key }
 }
 

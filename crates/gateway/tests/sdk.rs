@@ -42,8 +42,14 @@ async fn serve(home: &std::path::Path) -> (s3seal_gateway::Running, Client) {
 async fn aws_sdk_s3_round_trips_in_every_mode() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (running, s3) = serve(dir.path()).await;
-    s3.create_bucket().bucket("sdk").send().await.expect("create bucket");
-    let data: Vec<u8> = (0..3_000_017u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    s3.create_bucket()
+        .bucket("sdk")
+        .send()
+        .await
+        .expect("create bucket");
+    let data: Vec<u8> = (0..3_000_017u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let ckey = [7u8; 32];
     let ckey64 = base64::engine::general_purpose::STANDARD.encode(ckey);
     let cmd5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(ckey));
@@ -62,24 +68,37 @@ async fn aws_sdk_s3_round_trips_in_every_mode() {
                 .sse_customer_key_md5(&cmd5),
             m => put.server_side_encryption(ServerSideEncryption::from(m)),
         };
-        let out = put.send().await.unwrap_or_else(|e| panic!("{mode}: put: {e:?}"));
+        let out = put
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: put: {e:?}"));
         match mode {
             "SSE-C" => assert_eq!(out.sse_customer_key_md5(), Some(cmd5.as_str())),
             m => assert_eq!(out.server_side_encryption().map(|s| s.as_str()), Some(m)),
         }
-        let mut get = s3.get_object().bucket("sdk").key(&key).range("bytes=70000-1000000");
+        let mut get = s3
+            .get_object()
+            .bucket("sdk")
+            .key(&key)
+            .range("bytes=70000-1000000");
         if mode == "SSE-C" {
             get = get
                 .sse_customer_algorithm("AES256")
                 .sse_customer_key(&ckey64)
                 .sse_customer_key_md5(&cmd5);
         }
-        let got = get.send().await.unwrap_or_else(|e| panic!("{mode}: get: {e:?}"));
+        let got = get
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: get: {e:?}"));
         let body = got.body.collect().await.expect("body").into_bytes();
         assert_eq!(&body[..], &data[70000..1000001], "{mode}: ranged read");
 
         // Multipart: 5 MiB + a tail.
-        let mut create = s3.create_multipart_upload().bucket("sdk").key(format!("mp/{mode}"));
+        let mut create = s3
+            .create_multipart_upload()
+            .bucket("sdk")
+            .key(format!("mp/{mode}"));
         create = match mode {
             "SSE-C" => create
                 .sse_customer_algorithm("AES256")
@@ -87,7 +106,13 @@ async fn aws_sdk_s3_round_trips_in_every_mode() {
                 .sse_customer_key_md5(&cmd5),
             m => create.server_side_encryption(ServerSideEncryption::from(m)),
         };
-        let id = create.send().await.expect("create").upload_id().expect("id").to_owned();
+        let id = create
+            .send()
+            .await
+            .expect("create")
+            .upload_id()
+            .expect("id")
+            .to_owned();
         let parts = [vec![1u8; 5 << 20], data.clone()];
         let mut done = Vec::new();
         for (i, p) in parts.iter().enumerate() {
@@ -105,7 +130,10 @@ async fn aws_sdk_s3_round_trips_in_every_mode() {
                     .sse_customer_key(&ckey64)
                     .sse_customer_key_md5(&cmd5);
             }
-            let e = up.send().await.unwrap_or_else(|e| panic!("{mode}: part: {e:?}"));
+            let e = up
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{mode}: part: {e:?}"));
             done.push(
                 CompletedPart::builder()
                     .part_number(n)
@@ -117,7 +145,11 @@ async fn aws_sdk_s3_round_trips_in_every_mode() {
             .bucket("sdk")
             .key(format!("mp/{mode}"))
             .upload_id(&id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(done))
+                    .build(),
+            )
             .send()
             .await
             .unwrap_or_else(|e| panic!("{mode}: complete: {e:?}"));
@@ -128,10 +160,22 @@ async fn aws_sdk_s3_round_trips_in_every_mode() {
                 .sse_customer_key(&ckey64)
                 .sse_customer_key_md5(&cmd5);
         }
-        let body = get.send().await.expect("get").body.collect().await.expect("body");
+        let body = get
+            .send()
+            .await
+            .expect("get")
+            .body
+            .collect()
+            .await
+            .expect("body");
         assert_eq!(body.into_bytes(), parts.concat(), "{mode}: multipart read");
     }
-    let listed = s3.list_objects_v2().bucket("sdk").send().await.expect("list");
+    let listed = s3
+        .list_objects_v2()
+        .bucket("sdk")
+        .send()
+        .await
+        .expect("list");
     assert_eq!(listed.contents().len(), 8);
     running.stop().await;
 }

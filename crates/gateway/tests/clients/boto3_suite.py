@@ -329,6 +329,17 @@ e = error_of(s3.put_object, Bucket=DIRB, Key="d/2", Body=b"x", ServerSideEncrypt
 check(e is not None and e[1] == 400, f"directory bucket: another key in a request is refused: {e}")
 e = error_of(s3.put_bucket_encryption, Bucket=DIRB, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}}]})
 check(e is not None and e[1] == 400, f"directory bucket: its key cannot change: {e}")
+# FSx access points: the file system's encryption, nothing configurable.
+FSX = "gw-fsx"
+r = s3.put_object(Bucket=FSX, Key="f", Body=data)
+check(r.get("ServerSideEncryption") == "aws:fsx", f"FSx: put answers aws:fsx ({r.get('ServerSideEncryption')})")
+check(s3.get_object(Bucket=FSX, Key="f")["Body"].read() == data, "FSx: round trip")
+e = error_of(s3.put_object, Bucket=FSX, Key="f2", Body=b"x", ServerSideEncryption="aws:kms")
+check(e is not None and e[1] == 400, f"FSx: SSE-KMS is refused: {e}")
+e = error_of(s3.put_object, Bucket=FSX, Key="f3", Body=b"x", **sse_c(CKEY))
+check(e is not None and e[1] == 400, f"FSx: SSE-C is refused: {e}")
+e = error_of(s3.put_bucket_encryption, Bucket=FSX, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+check(e is not None and e[1] >= 400, f"FSx: no configurable encryption: {e}")
 print("refusals: ok", flush=True)
 
 # --- listing and deletion -----------------------------------------------------------------
