@@ -17,8 +17,10 @@
 //!   exact values and anything else is refused.
 //! * `n` is at most [`MAX_ENVELOPE`]; the reserved bytes must be zero.
 //! * The key material is whatever the mode keeps: a KMS blob from the keystore in `--home` for
-//!   SSE-S3 / SSE-KMS / DSSE-KMS (decrypting needs that keystore), or an SSE-C key verifier
-//!   (decrypting needs the same key file).
+//!   SSE-S3 / SSE-KMS / DSSE-KMS (decrypting needs that keystore), or an SSE-C key verifier. An
+//!   SSE-C file is self-contained: its envelope MAC is keyed from the customer key, so it
+//!   decrypts in any home, a new empty one included, with the same key file alone
+//!   (`docs/FORMAT.md` §10).
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;

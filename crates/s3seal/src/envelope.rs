@@ -18,8 +18,9 @@
 //!
 //! * `mode`: 1 SSE-S3, 2 SSE-KMS, 3 DSSE-KMS, 4 SSE-C, 5 FSx (stored as the file system keeps it;
 //!   no MAC, believed only on an FSx access point).
-//! * key ARN: the customer's key for SSE-KMS / DSSE-KMS; for SSE-S3 and SSE-C this store's SSE-S3
-//!   root key, which readers resolve themselves and assert.
+//! * key ARN: the customer's key for SSE-KMS / DSSE-KMS; for SSE-S3 and SSE-C multipart objects
+//!   this store's SSE-S3 root key, which readers resolve themselves and assert; empty for SSE-C
+//!   objects written whole and for FSx.
 //! * context: the KMS encryption context of the wrapped keys, at most 64 pairs, keys in
 //!   strictly ascending byte order (a reader refuses any other order or a repeated key).
 //! * `flags`: bit 0 = S3 Bucket Key (key material is the bucket key's blob and `salt` derives the
@@ -29,12 +30,14 @@
 //!   DSSE-KMS — the layer record of `s3seal-dsse`; SSE-C — the 64-byte key verifier (salt ‖
 //!   HMAC-SHA256), never the key; FSx — empty. `salt`: the bucket-key derivation salt, or the
 //!   SSE-C per-object key derivation salt; zero otherwise.
-//! * manifest key: SSE-C only — the KMS blob of a server-managed key (under the SSE-S3 root
-//!   key) that keys the MAC, because CompleteMultipartUpload carries no customer key; empty
-//!   otherwise.
+//! * manifest key: SSE-C multipart uploads and the objects they complete only — the KMS blob of
+//!   a server-managed key (under the SSE-S3 root key) that keys the MAC, because
+//!   CompleteMultipartUpload carries no customer key; empty otherwise. An SSE-C object written
+//!   whole (PUT, copy) has none: its MAC is keyed by its data key, so it needs no KMS to read.
 //! * `mac` = HMAC-SHA256 over every byte before it, as read, under
 //!   `HKDF-SHA256(ikm = K, salt = object id, info = "s3seal/v1/envelope")`, where K is the
-//!   object's data key (DSSE: the inner layer's), or for SSE-C the manifest key.
+//!   object's data key (DSSE: the inner layer's; SSE-C: the key derived from the customer key),
+//!   or for an SSE-C envelope with a manifest key, the manifest key.
 //!   It authenticates the mode, identity, context, key material and the multipart manifest (part
 //!   count, numbers, sizes, and the first 16 bytes of SHA-256 of each part's sealed header, which
 //!   holds that upload of the part's random salt), so a dropped, duplicated, spliced or stale
@@ -147,14 +150,16 @@ pub struct ObjectEnvelope {
     /// The object key.
     pub key: String,
     /// Full ARN of the KMS key: the customer's for SSE-KMS and DSSE-KMS (DSSE: the inner
-    /// layer's); this store's SSE-S3 root key for SSE-S3 and SSE-C (for SSE-C it wraps the
-    /// manifest key, not the data key); empty for FSx.
+    /// layer's); this store's SSE-S3 root key for SSE-S3 and for SSE-C with a manifest key (it
+    /// wraps the manifest key, not the data key); empty for FSx and for SSE-C objects written
+    /// whole.
     pub key_arn: String,
     /// The KMS encryption context the wrapped keys are bound to; empty for SSE-C and FSx.
     pub context: EncryptionContext,
     /// Wrapped key material (see the module doc).
     pub key_material: Vec<u8>,
-    /// SSE-C: the KMS blob of the server-managed key that keys the MAC; empty otherwise.
+    /// SSE-C multipart: the KMS blob of the server-managed key that keys the MAC; empty
+    /// otherwise (an SSE-C object written whole keys its MAC with its data key).
     pub manifest_key: Vec<u8>,
     /// Bucket-key or SSE-C derivation salt.
     pub salt: [u8; 32],

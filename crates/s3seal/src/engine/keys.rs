@@ -6,7 +6,8 @@
 //! | SSE-S3 | KMS data key under the store's SSE-S3 root key | the data key | object ARN + `s3seal:object-id` |
 //! | SSE-KMS | KMS data key under the customer's key (or derived from a bucket key) | the data key | the request's context (bucket ARN with a bucket key) |
 //! | DSSE-KMS | two KMS data keys, one per layer | the inner layer's key | the request's context |
-//! | SSE-C | HKDF of the customer key, salt and object identity | a server-managed key (SSE-S3 root) | object ARN + `s3seal:object-id` |
+//! | SSE-C (single PUT, copy) | HKDF of the customer key, salt and object identity | the data key | — (no KMS: decryptable anywhere with the customer key) |
+//! | SSE-C (multipart) | as above | a server-managed manifest key (SSE-S3 root) | object ARN + `s3seal:object-id` |
 //! | FSx | none | none (not authenticated) | — |
 
 use s3seal_dsse::{DsseKeys, LayerRecord};
@@ -128,14 +129,21 @@ impl Engine {
         ))
     }
 
-    /// Mints the keys of a new object (or upload) under `target`, and its envelope with every
-    /// key field set (no length, parts, ETag or MAC yet). `size` is the plaintext length if
-    /// known (`u64::MAX` if not, which bypasses the encrypt cache).
+    /// Mints the keys of a new object (or, with `upload`, of a multipart upload) under
+    /// `target`, and its envelope with every key field set (no length, parts, ETag or MAC yet).
+    /// `size` is the plaintext length if known (`u64::MAX` if not, which bypasses the encrypt
+    /// cache).
+    ///
+    /// An SSE-C object written whole (PUT, copy) has its envelope MAC keyed by its own data key,
+    /// derived from the customer key: it needs no KMS to read, so it opens in any store that is
+    /// given the customer key. An SSE-C upload cannot: CompleteMultipartUpload carries no
+    /// customer key (S3), so its MAC key is a server-managed manifest key under the SSE-S3 root.
     pub(crate) fn new_keys(
         &self,
         req: &Request<'_>,
         target: &Encryption,
         size: u64,
+        upload: bool,
     ) -> Result<(ObjectKeys, ObjectEnvelope), EngineError> {
         let object_id = random::<16>()?;
         let requester = self.requester(req.bucket)?;
@@ -232,9 +240,14 @@ impl Engine {
                 env.salt = random::<32>()?;
                 env.key_material = customer.verifier(random::<32>()?).to_bytes().to_vec();
                 let data_key = customer_data_key(customer, &env.salt, bucket, key, &object_id);
-                let (mac, blob, arn, _) =
-                    self.server_key(&requester, bucket, key, &object_id, u64::MAX)?;
-                (env.key_arn, env.manifest_key) = (arn, blob);
+                let mac = if upload {
+                    let (mac, blob, arn, _) =
+                        self.server_key(&requester, bucket, key, &object_id, u64::MAX)?;
+                    (env.key_arn, env.manifest_key) = (arn, blob);
+                    mac
+                } else {
+                    data_key.clone()
+                };
                 ObjectKeys {
                     codec: Codec::Single(data_key),
                     mac: Some(mac),
@@ -257,8 +270,14 @@ impl Engine {
         customer: Option<&CustomerKey>,
     ) -> Result<ObjectKeys, EngineError> {
         // Server-managed keys must come from this store's SSE-S3 root key, whatever the envelope
-        // says; customer KMS keys are asserted as recorded (and covered by the MAC).
-        if matches!(env.mode, Mode::SseS3 | Mode::SseC) && env.key_arn != self.sse_s3_arn(bucket)? {
+        // says; customer KMS keys are asserted as recorded (and covered by the MAC). An SSE-C
+        // envelope without a manifest key names no KMS key at all.
+        let server_managed = match env.mode {
+            Mode::SseS3 => true,
+            Mode::SseC => !env.manifest_key.is_empty(),
+            _ => false,
+        };
+        if server_managed && env.key_arn != self.sse_s3_arn(bucket)? {
             return Err(EngineError::Integrity);
         }
         let arn = Some(env.key_arn.as_str());
@@ -285,6 +304,18 @@ impl Engine {
                 ObjectKeys {
                     mac: Some(keys.inner_key().clone()),
                     codec: Codec::Dual(keys),
+                }
+            }
+            Mode::SseC if env.manifest_key.is_empty() => {
+                // Keyed by the customer key alone: its MAC cannot be checked without it.
+                if !env.key_arn.is_empty() {
+                    return Err(EngineError::Integrity);
+                }
+                let c = customer.ok_or(EngineError::CustomerKeyRequired)?;
+                let key = customer_data_key(c, &env.salt, &env.bucket, &env.key, &env.object_id);
+                ObjectKeys {
+                    codec: Codec::Single(key.clone()),
+                    mac: Some(key),
                 }
             }
             Mode::SseC => {

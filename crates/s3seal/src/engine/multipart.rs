@@ -121,7 +121,7 @@ impl Engine {
         let target = plan.target.as_ref().ok_or(EngineError::NotSupported(
             "CreateMultipartUpload without a target",
         ))?;
-        let (keys, mut env) = self.new_keys(req, target, u64::MAX)?;
+        let (keys, mut env) = self.new_keys(req, target, u64::MAX, true)?;
         env.upload = true;
         env.seal_mac(keys.mac.as_ref())?;
         let state = UploadState {

@@ -87,7 +87,7 @@ impl Engine {
         target: &Encryption,
         data: &[u8],
     ) -> Result<Written, EngineError> {
-        let (keys, mut env) = self.new_keys(req, target, data.len() as u64)?;
+        let (keys, mut env) = self.new_keys(req, target, data.len() as u64, false)?;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
         let seal = || {
             self.run(data.len(), || {
@@ -143,7 +143,7 @@ impl Engine {
         out: impl Write + Send,
     ) -> Result<Committed, EngineError> {
         let target = self.put_target(req)?;
-        let (keys, mut env) = self.new_keys(req, &target, u64::MAX)?;
+        let (keys, mut env) = self.new_keys(req, &target, u64::MAX, false)?;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
         let mut reader = CountingReader {
             inner: body,

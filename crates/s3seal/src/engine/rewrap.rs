@@ -22,6 +22,13 @@ impl Engine {
     /// KMS errors.
     pub fn rewrap(&self, req: &Request<'_>, envelope: &[u8]) -> Result<Committed, EngineError> {
         let mut env = parse_envelope(envelope, req.bucket, req.key)?;
+        // Refused before the envelope is opened: an SSE-C envelope may need the customer key
+        // to open, and rewrap never has it.
+        if matches!(env.mode, Mode::SseC | Mode::Fsx) {
+            return Err(EngineError::NotSupported(
+                "rewrap applies to SSE-S3/SSE-KMS → SSE-KMS and DSSE-KMS → DSSE-KMS",
+            ));
+        }
         let keys = self.open_envelope(&env, envelope, req.bucket, false, None)?;
         let plan = self.write_plan(req, WriteOp::PutObject)?;
         let requester = self.requester(req.bucket)?;

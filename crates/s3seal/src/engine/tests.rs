@@ -45,9 +45,11 @@ fn engine(dir: &tempfile::TempDir) -> Engine {
     EngineBuilder::new(kms).threads(2).build().unwrap()
 }
 
-/// An SSE-C envelope opened without the customer key authenticates (its MAC key is
-/// server-managed), and yields a codec that refuses every read and write of the data itself —
-/// whatever the policy layer above would have said.
+/// An SSE-C object written whole has its envelope keyed by the customer key: without that key
+/// it does not even open. One completed from a multipart upload (whose MAC key is
+/// server-managed, as Complete carries no customer key) opens without it, and yields a codec
+/// that refuses every read and write of the data itself — whatever the policy layer above would
+/// have said.
 #[test]
 fn sse_c_without_its_key_has_no_data_path_below_the_policy_check() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,34 +65,67 @@ fn sse_c_without_its_key_has_no_data_path_below_the_policy_check() {
     let data = vec![5u8; 700_000];
     let w = engine.put_object(&req, &data).unwrap();
     let env = parse_envelope(&w.envelope_bytes, &bucket, "k").unwrap();
-    let keys = engine
-        .open_envelope(&env, &w.envelope_bytes, &bucket, false, None)
-        .unwrap();
-    assert!(matches!(keys.codec, Codec::MacOnly));
+    assert!(env.manifest_key.is_empty() && env.key_arn.is_empty());
     let refused = |r: Result<_, EngineError>| {
         assert_eq!(r.err(), Some(EngineError::CustomerKeyRequired));
     };
+    refused(
+        engine
+            .open_envelope(&env, &w.envelope_bytes, &bucket, false, None)
+            .map(drop),
+    );
+
+    // The same data as a one-part multipart object, completed without the key.
+    let upload = engine.create_multipart_upload(&req).unwrap();
+    let part = engine.upload_part(&req, &upload.state, 1, &data).unwrap();
+    let no_headers = HeaderMap::new();
+    let complete_req = Request {
+        headers: &no_headers,
+        ..req
+    };
+    let done = engine
+        .complete_multipart_upload(
+            &complete_req,
+            &part.state,
+            &[super::CompletedPart {
+                part_number: 1,
+                etag: part.etag.clone(),
+            }],
+        )
+        .unwrap();
+    let env = parse_envelope(&done.envelope_bytes, &bucket, "k").unwrap();
+    assert!(!env.manifest_key.is_empty());
+    let keys = engine
+        .open_envelope(&env, &done.envelope_bytes, &bucket, false, None)
+        .unwrap();
+    assert!(matches!(keys.codec, Codec::MacOnly));
     for range in [0..1, 0..700_000, 699_999..700_000, 3..3] {
-        refused(engine.open(&env, &keys, range, &w.sealed).map(drop));
+        refused(engine.open(&env, &keys, range, &part.sealed).map(drop));
     }
     let src = StoredObject {
         bucket: &bucket,
         key: "k",
-        envelope: &w.envelope_bytes,
-        sealed: &w.sealed,
+        envelope: &done.envelope_bytes,
+        sealed: &part.sealed,
     };
     refused(engine.read_source(&src, &env, None, None).map(drop));
     let binding = object_binding("b", "k", &env.object_id);
-    let (part, chunk) = (PartNumber::SINGLE, env.chunk);
-    refused(keys.codec.seal(&binding, part, chunk, b"x").map(drop));
+    let (part_no, chunk) = (PartNumber::new(1).unwrap(), env.chunk);
+    refused(keys.codec.seal(&binding, part_no, chunk, b"x").map(drop));
     refused(
         keys.codec
-            .encryptor(Vec::new(), &binding, part, chunk)
+            .encryptor(Vec::new(), &binding, part_no, chunk)
             .map(drop),
     );
     refused(
         keys.codec
-            .decryptor(&w.sealed[76..], &binding, part, chunk, &w.sealed[..76])
+            .decryptor(
+                &part.sealed[76..],
+                &binding,
+                part_no,
+                chunk,
+                &part.sealed[..76],
+            )
             .map(drop),
     );
 
