@@ -63,10 +63,11 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::config::timeout::TimeoutConfig;
 use aws_sdk_kms::config::{Region, StalledStreamProtectionConfig};
-use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, KeyManagerType, KeyState as AwsKeyState};
 use s3seal_gcm::DataKey;
@@ -336,35 +337,28 @@ fn checked_arn(arn: Option<String>, requester: Option<&Requester>) -> Result<Str
 }
 
 /// Maps an SDK error onto [`KmsError`]; `key` names the key for the key-naming variants.
-pub(crate) fn map_error<E, R>(e: SdkError<E, R>, key: &str) -> KmsError
+pub(crate) fn map_error<E>(e: SdkError<E, HttpResponse>, key: &str) -> KmsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug,
 {
-    match e {
+    match &e {
         SdkError::TimeoutError(_) => KmsError::Unavailable,
-        SdkError::DispatchFailure(d) => {
-            if d.is_io() || d.is_timeout() {
-                KmsError::Unavailable
-            } else {
-                other(AwsKmsError::Client(format!("{:?}", d.as_other())))
-            }
-        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => KmsError::Unavailable,
         // An answer that could not be read: the server went away mid-response, or a proxy
         // answered. Transient as far as we can tell.
         SdkError::ResponseError(_) => KmsError::Unavailable,
-        SdkError::ServiceError(s) => {
-            let status = s.raw();
-            let status = format!("{status:?}");
-            let err = s.into_err();
-            map_code(err.code(), err.message(), key, &status)
-        }
-        SdkError::ConstructionFailure(c) => other(AwsKmsError::Client(format!("{c:?}"))),
-        other_kind => other(AwsKmsError::Client(other_kind.to_string())),
+        SdkError::ServiceError(s) => map_code(
+            s.err().code(),
+            s.err().message(),
+            key,
+            s.raw().status().is_server_error(),
+        ),
+        // A request that could not be built or sent (no credentials, a bad endpoint URL).
+        _ => other(AwsKmsError::Client(DisplayErrorContext(&e).to_string())),
     }
 }
 
-fn map_code(code: Option<&str>, message: Option<&str>, key: &str, raw: &str) -> KmsError {
+fn map_code(code: Option<&str>, message: Option<&str>, key: &str, server_side: bool) -> KmsError {
     let message = message.unwrap_or_default();
     match code.unwrap_or_default() {
         "NotFoundException" => KmsError::NotFound(key.to_owned()),
@@ -391,7 +385,7 @@ fn map_code(code: Option<&str>, message: Option<&str>, key: &str, raw: &str) -> 
         }
         code => {
             // An unknown code with a 5xx status is the service's trouble, not the request's.
-            if raw.contains("StatusCode(5") {
+            if server_side {
                 KmsError::Unavailable
             } else {
                 other(AwsKmsError::Service {

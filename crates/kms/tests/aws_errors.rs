@@ -414,3 +414,23 @@ fn describe_key_metadata_maps_states_and_the_key_manager() {
     assert!(m.deletion_date.is_some());
     assert_eq!(m.description, "d");
 }
+
+#[test]
+fn missing_credentials_are_a_client_error_and_nothing_is_sent() {
+    let s = scripted(error_json("NotFoundException", "x"));
+    let kms = AwsKms::new(config(s.port).credentials(AwsCredentials::Profile(Some(
+        "s3seal-test-no-such-profile".to_owned(),
+    ))))
+    .unwrap();
+    let e = generate(&kms).unwrap_err();
+    let inner = e
+        .other_error()
+        .and_then(|o| o.downcast_ref::<AwsKmsError>())
+        .cloned();
+    assert!(
+        matches!(inner, Some(AwsKmsError::Client(ref m)) if !m.is_empty()),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(s.requests.load(Ordering::SeqCst), 0);
+}
