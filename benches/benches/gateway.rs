@@ -9,6 +9,13 @@
 //! The gateway and the clients run in this process on one tokio runtime and share the
 //! machine's cores (the gateway's encryption pool has one thread per core).
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    reason = "bench and test code: a panic is the failure report"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

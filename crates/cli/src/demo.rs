@@ -170,7 +170,7 @@ pub fn run(args: &DemoArgs, threads: Option<usize>, _quiet: bool) -> Result<()> 
     )?;
 
     outln!("\n1. keys and a bucket default (SSE-KMS with an S3 Bucket Key)")?;
-    let kms = home.kms();
+    let kms = home.kms()?;
     let k1 = kms.create_key("demo key")?;
     let k2 = kms.create_key("demo key 2")?;
     kms.create_alias(

@@ -162,6 +162,8 @@ impl From<KmsError> for CliError {
             KmsError::InvalidAlias(_) => "KMS.InvalidAliasNameException",
             KmsError::AccessDenied(_) => "AccessDenied",
             KmsError::InvalidArgument(_) => "KMS.ValidationException",
+            KmsError::Throttled => "KMS.ThrottlingException",
+            KmsError::Unavailable => "ServiceUnavailable",
             _ => "KMS.KMSInternalException",
         };
         CliError::S3 {

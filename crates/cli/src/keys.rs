@@ -96,7 +96,7 @@ fn describe(m: &KeyMetadata) -> Result<()> {
 /// # Errors
 /// KMS errors (unknown key, reserved alias, managed key); I/O.
 pub fn run(home: &Home, cmd: &KeysCommand) -> Result<()> {
-    let kms = home.kms();
+    let kms = home.kms()?;
     match cmd {
         KeysCommand::Create { description, alias } => {
             let m = kms.create_key(description)?;

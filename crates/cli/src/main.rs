@@ -9,6 +9,7 @@ mod fsio;
 mod headers;
 mod inspect;
 mod keys;
+mod kms_args;
 mod limits;
 mod objects;
 mod out;
@@ -44,6 +45,8 @@ struct Cli {
     /// keys created since are lost).
     #[arg(long, global = true)]
     accept_keystore_rollback: bool,
+    #[command(flatten)]
+    kms: kms_args::KmsArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -199,7 +202,11 @@ fn check_target(target: &str) -> Result<()> {
 }
 
 fn run(cli: &Cli) -> Result<()> {
-    let open = || Home::open_with(&home_dir(cli), cli.threads, cli.accept_keystore_rollback);
+    let open = || {
+        let dir = home_dir(cli);
+        let kms = cli.kms.settings(&dir)?;
+        Home::open_with(&dir, cli.threads, cli.accept_keystore_rollback, &kms)
+    };
     let workers = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
@@ -355,6 +362,7 @@ fn run(cli: &Cli) -> Result<()> {
                 threads: cli.threads,
                 accept_keystore_rollback: cli.accept_keystore_rollback,
                 allow_insecure_sse_c: false,
+                kms: Some(cli.kms.settings(&home_dir(cli))?),
             };
             s3seal_gateway::cli::run(&home_dir(cli), &options, args)
                 .map_err(|e| error::CliError::Format(e.to_string()))

@@ -9,7 +9,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use s3seal::kms::{KeystoreError, Kms, KmsError, LocalKms, LocalKmsConfig};
+use s3seal::kms::{
+    KeystoreError, Kms, KmsError, KmsKind, KmsSettings, LocalKms, LocalKmsConfig, Requester,
+    SSE_S3_ALIAS,
+};
 use s3seal::policy::{BucketKind, BucketPolicy};
 use s3seal::{Engine, EngineBuilder};
 use s3seal_store::{Store, StoreError};
@@ -22,7 +25,10 @@ pub const REGION: &str = "us-east-1";
 /// The opened home directory.
 pub struct Home {
     store: Store,
-    kms: Arc<LocalKms>,
+    kms: Arc<dyn Kms>,
+    /// The embedded keystore, when that is the KMS (`--kms local`, the default).
+    local: Option<Arc<LocalKms>>,
+    account: String,
     threads: Option<usize>,
 }
 
@@ -30,6 +36,7 @@ impl core::fmt::Debug for Home {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Home")
             .field("dir", &self.store.home())
+            .field("kms", &self.kms)
             .finish_non_exhaustive()
     }
 }
@@ -63,24 +70,53 @@ impl Home {
     /// # Errors
     /// The directory, store or keystore cannot be created or read.
     pub fn open(dir: &Path, threads: Option<usize>) -> Result<Self> {
-        Self::open_with(dir, threads, false)
+        Self::open_with(dir, threads, false, &KmsSettings::default())
     }
 
-    /// As [`Home::open`]; `accept_rollback` accepts a keystore older than the newest one
-    /// written (an older backup restored on purpose). A keystore is never created afresh in a
-    /// home that holds objects: that would orphan them.
+    /// As [`Home::open`], with the KMS `settings` name (the embedded keystore in the home by
+    /// default, or AWS KMS / a KMS-API server); `accept_rollback` accepts a keystore older
+    /// than the newest one written (an older backup restored on purpose). A keystore is never
+    /// created afresh in a home that holds objects: that would orphan them.
     ///
     /// # Errors
-    /// As [`Home::open`]; a missing or rolled-back keystore, saying what to restore.
-    pub fn open_with(dir: &Path, threads: Option<usize>, accept_rollback: bool) -> Result<Self> {
+    /// As [`Home::open`]; a missing or rolled-back keystore, saying what to restore; a remote
+    /// KMS that cannot be set up or asked for its account.
+    pub fn open_with(
+        dir: &Path,
+        threads: Option<usize>,
+        accept_rollback: bool,
+        settings: &KmsSettings,
+    ) -> Result<Self> {
         let store = Store::open(dir)?;
-        let config = LocalKmsConfig::new(dir)
-            .require_existing(store.has_objects()?)
-            .accept_rollback(accept_rollback);
-        let kms = Arc::new(LocalKms::open(config).map_err(keystore_error)?);
+        let (kms, local, account): (Arc<dyn Kms>, _, _) = match settings.kind {
+            KmsKind::Local => {
+                let config = LocalKmsConfig::new(dir)
+                    .require_existing(store.has_objects()?)
+                    .accept_rollback(accept_rollback);
+                let local = Arc::new(LocalKms::open(config).map_err(keystore_error)?);
+                let account = local.requester().account().to_owned();
+                (local.clone(), Some(local), account)
+            }
+            _ => {
+                let kms = settings.open_remote()?;
+                let account = match &settings.account {
+                    Some(a) => a.clone(),
+                    // The credentials' account, as the AWS managed key `alias/aws/s3` names
+                    // it (a bare alias resolves in the caller's account; the requester's
+                    // account only matters to a client told its own).
+                    None => {
+                        let anyone = Requester::new("000000000000").map_err(KmsError::from)?;
+                        kms.default_sse_kms_key(&anyone)?.account
+                    }
+                };
+                (kms, None, account)
+            }
+        };
         Ok(Home {
             store,
             kms,
+            local,
+            account,
             threads,
         })
     }
@@ -97,25 +133,33 @@ impl Home {
         &self.store
     }
 
-    /// The keystore.
-    #[must_use]
-    pub fn kms(&self) -> &Arc<LocalKms> {
-        &self.kms
+    /// The embedded keystore, for key management.
+    ///
+    /// # Errors
+    /// [`CliError::Usage`] when the KMS is remote: its keys are managed with its own tools.
+    pub fn kms(&self) -> Result<&Arc<LocalKms>> {
+        self.local.as_ref().ok_or_else(|| {
+            CliError::Usage(
+                "keys are managed in the remote KMS itself (e.g. `aws kms create-key`); \
+                 `s3seal keys` manages the embedded keystore (--kms local)"
+                    .to_owned(),
+            )
+        })
     }
 
-    /// The account that owns every bucket: the keystore's default account.
+    /// The account that owns every bucket: the keystore's default account, or the remote
+    /// KMS's.
     #[must_use]
     pub fn account(&self) -> String {
-        self.kms.requester().account().to_owned()
+        self.account.clone()
     }
 
-    /// An engine over the keystore, with `threads` threads (default: the home's setting).
+    /// An engine over the KMS, with `threads` threads (default: the home's setting).
     ///
     /// # Errors
     /// The thread pool cannot start.
     pub fn engine_with(&self, threads: Option<usize>) -> Result<Engine> {
-        let kms: Arc<dyn Kms> = self.kms.clone();
-        let mut b = EngineBuilder::new(kms);
+        let mut b = EngineBuilder::new(self.kms.clone());
         if let Some(n) = threads.or(self.threads) {
             b = b.threads(n);
         }
@@ -136,8 +180,19 @@ impl Home {
     /// `BucketAlreadyOwnedByYou` if it exists; a bad name; I/O.
     pub fn create_bucket(&self, name: &str, kind: BucketKind) -> Result<BucketPolicy> {
         // The keystore file exists before the first bucket does (a home with buckets never gets
-        // a fresh keystore): the SSE-S3 root key every bucket's default needs is made now.
-        self.kms.sse_s3_root_key()?;
+        // a fresh keystore): the SSE-S3 root key every bucket's default needs is made now (a
+        // remote KMS must hold `alias/s3seal/sse-s3`: its absence is reported now).
+        let requester = Requester::new(&self.account).map_err(KmsError::from)?;
+        match self.kms.sse_s3_key(&requester) {
+            Err(KmsError::NotFound(_)) if self.local.is_none() => {
+                return Err(CliError::Usage(format!(
+                    "the KMS has no alias/{SSE_S3_ALIAS} in account {}: create a symmetric key \
+                     and that alias for SSE-S3 first",
+                    self.account
+                )));
+            }
+            r => r?,
+        };
         Ok(self
             .store
             .create_bucket(name, kind, &self.account(), REGION)?)

@@ -13,7 +13,7 @@ mod server;
 use std::path::Path;
 use std::sync::Arc;
 
-use s3seal::kms::{LocalKms, LocalKmsConfig};
+use s3seal::kms::{Kms, KmsKind, KmsSettings, LocalKms, LocalKmsConfig, Requester};
 use s3seal::{EngineBuilder, EngineConfig};
 use s3seal_store::Store;
 
@@ -48,6 +48,27 @@ pub struct HomeOptions {
     pub accept_keystore_rollback: bool,
     /// Serve SSE-C over plain HTTP (loopback tests only; S3 refuses it).
     pub allow_insecure_sse_c: bool,
+    /// The KMS (`local`: the embedded keystore in the home, or `aws`: the AWS KMS API, with
+    /// the `aws` feature). `None`: the home's `kms.json` if present (as the `s3seal` command
+    /// reads it), else local.
+    pub kms: Option<KmsSettings>,
+}
+
+/// The KMS settings file in a home directory (shared with the `s3seal` command).
+pub const KMS_SETTINGS_FILE: &str = "kms.json";
+
+/// The KMS settings of `home`: `HOME/kms.json` if present, else the embedded keystore.
+///
+/// # Errors
+/// [`GatewayError::Config`] for an unreadable or malformed file.
+pub fn kms_settings(home: &Path) -> Result<KmsSettings, GatewayError> {
+    let path = home.join(KMS_SETTINGS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(json) => KmsSettings::from_json(&json)
+            .map_err(|e| GatewayError::Config(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KmsSettings::default()),
+        Err(e) => Err(GatewayError::Io(format!("read {}", path.display()), e)),
+    }
 }
 
 impl Gateway {
@@ -60,12 +81,35 @@ impl Gateway {
     pub fn open(home: &Path, options: &HomeOptions) -> Result<Self, GatewayError> {
         let err = |e: &dyn std::fmt::Display| GatewayError::Home(e.to_string());
         let store = Store::open(home).map_err(|e| err(&e))?;
-        let config = LocalKmsConfig::new(home)
-            .require_existing(store.has_objects().map_err(|e| err(&e))?)
-            .accept_rollback(options.accept_keystore_rollback);
-        let kms = Arc::new(LocalKms::open(config).map_err(|e| err(&e))?);
-        let account = kms.requester().account().to_owned();
-        let mut b = EngineBuilder::from_local(kms).config(EngineConfig {
+        let settings = match &options.kms {
+            Some(s) => s.clone(),
+            None => kms_settings(home)?,
+        };
+        let (builder, account) = match settings.kind {
+            KmsKind::Local => {
+                let config = LocalKmsConfig::new(home)
+                    .require_existing(store.has_objects().map_err(|e| err(&e))?)
+                    .accept_rollback(options.accept_keystore_rollback);
+                let kms = Arc::new(LocalKms::open(config).map_err(|e| err(&e))?);
+                let account = kms.requester().account().to_owned();
+                (EngineBuilder::from_local(kms), account)
+            }
+            _ => {
+                let kms: Arc<dyn Kms> = settings.open_remote().map_err(|e| err(&e))?;
+                let account = match &settings.account {
+                    Some(a) => a.clone(),
+                    // The credentials' account, as the AWS managed key `alias/aws/s3` names it.
+                    None => {
+                        let anyone = Requester::new("000000000000").map_err(|e| err(&e))?;
+                        kms.default_sse_kms_key(&anyone)
+                            .map_err(|e| err(&e))?
+                            .account
+                    }
+                };
+                (EngineBuilder::new(kms), account)
+            }
+        };
+        let mut b = builder.config(EngineConfig {
             allow_insecure_sse_c: options.allow_insecure_sse_c,
             ..EngineConfig::default()
         });

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         threads: args.threads,
         accept_keystore_rollback: args.accept_keystore_rollback,
         allow_insecure_sse_c: false,
+        kms: None,
     };
     let home = args
         .home

@@ -6,6 +6,13 @@
 //! Nothing here is skipped: without `python3` (with `venv`) or network access to PyPI on the
 //! first run, these tests fail and say why.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    reason = "bench and test code: a panic is the failure report"
+)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

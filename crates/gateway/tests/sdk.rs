@@ -2,6 +2,13 @@
 //! (`Gateway::open`, `start`): round trips in SSE-S3, SSE-KMS, DSSE-KMS and SSE-C, single PUT
 //! and multipart, whole and ranged reads.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    reason = "bench and test code: a panic is the failure report"
+)]
+
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;

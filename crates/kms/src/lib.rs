@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod blob;
 pub mod context;
 pub mod error;
@@ -9,9 +11,12 @@ pub mod key_id;
 pub mod keystore;
 pub mod kms;
 pub mod local;
+pub mod select;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "aws")]
+pub use aws::{AwsCredentials, AwsKms, AwsKmsConfig, AwsKmsError};
 pub use context::EncryptionContext;
 pub use error::{KeystoreError, KmsError, OtherError};
 pub use key_id::{KeyIdError, KeyRef, KmsArn, check_account};
@@ -21,5 +26,6 @@ pub use kms::{
     ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS,
 };
 pub use local::{LocalKms, LocalKmsConfig};
+pub use select::{CredentialSource, KmsKind, KmsSettings};
 #[cfg(feature = "testing")]
 pub use testing::{FaultConfig, FaultStats, FaultyKms};

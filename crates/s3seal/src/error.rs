@@ -223,6 +223,9 @@ impl EngineError {
                     S::SERVICE_UNAVAILABLE,
                     "The KMS service is unavailable. Please try again.",
                 ),
+                // The request named a key that cannot do this (KMS `InvalidKeyUsageException`,
+                // e.g. an asymmetric key) or the KMS refused its arguments: the client's mistake.
+                KmsError::InvalidArgument(m) => err("InvalidArgument", S::BAD_REQUEST, m),
                 _ => INTERNAL,
             },
             EngineError::CustomerKeyRequired => PolicyError::SseCKeyRequired.s3(),

@@ -16,7 +16,11 @@ use s3seal::{CompletedPart, EngineBuilder, EngineConfig, EngineError, Request};
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .map(|i| {
+            (i % 251).to_le_bytes()[0]
+                .wrapping_mul(31)
+                .wrapping_add(seed)
+        })
         .collect()
 }
 

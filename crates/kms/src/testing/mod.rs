@@ -4,5 +4,7 @@
 
 pub mod conformance;
 mod faulty;
+#[cfg(feature = "aws")]
+pub mod moto;
 
 pub use faulty::{FaultConfig, FaultStats, FaultyKms};

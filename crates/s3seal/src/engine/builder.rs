@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use s3seal_gcm::ChunkSize;
 use s3seal_keycache::{CacheConfig, KeyCache};
-use s3seal_kms::{Kms, LocalKms};
+use s3seal_kms::{Kms, KmsKind, KmsSettings, LocalKms};
 use s3seal_policy::AliasPolicy;
 
 use super::Engine;
@@ -88,6 +88,23 @@ impl EngineBuilder {
         EngineBuilder {
             local: Some(local.clone()),
             ..Self::new(local)
+        }
+    }
+
+    /// A builder around the KMS `settings` name (`--kms local|aws`, a settings file): the
+    /// embedded [`LocalKms`] keeping its keystore in `local_dir` (as [`EngineBuilder::local`]),
+    /// or a remote one such as `AwsKms` (feature `aws`; [`KmsSettings::open_remote`]).
+    ///
+    /// # Errors
+    /// The keystore's errors, or the remote client's setup errors (no Region, a build without
+    /// the `aws` feature).
+    pub fn from_settings(
+        settings: &KmsSettings,
+        local_dir: impl Into<std::path::PathBuf>,
+    ) -> Result<Self, EngineError> {
+        match settings.kind {
+            KmsKind::Local => Self::local(local_dir),
+            _ => Ok(Self::new(settings.open_remote()?)),
         }
     }
 
