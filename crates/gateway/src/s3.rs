@@ -3,7 +3,7 @@
 //! response headers or S3's error. A refused request writes nothing: every write goes to a
 //! scratch file first and is published only after the engine accepted the whole request.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use s3s::dto::{self, ETag, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result};
 use s3seal::policy::{BucketKind, BucketPolicy, check_bucket_name, check_object_key};
 use s3seal::{CompletedPart, Engine, ObjectEnvelope, Request, StoredObject};
-use s3seal_store::{Store, StoreError};
+use s3seal_store::{NewData, Store, StoreError};
 use tokio::runtime::Handle;
 
 use crate::bridge::{BodyReader, body_channel, first_frame};
@@ -135,6 +135,32 @@ fn copy_range(v: &str, len: u64) -> Res<Range<u64>> {
     Ok(a..b + 1)
 }
 
+/// The source of a copy: its bucket's policy, key, envelope and sealed bytes.
+struct Source {
+    policy: BucketPolicy,
+    key: String,
+    envelope: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+impl Source {
+    fn stored(&self) -> StoredObject<'_> {
+        StoredObject {
+            bucket: &self.policy,
+            key: &self.key,
+            envelope: &self.envelope,
+            sealed: &self.sealed,
+        }
+    }
+}
+
+/// Takes the `ETag` header out of `headers` (S3 answers a copy's or completion's ETag in XML).
+fn take_etag(headers: &mut HeaderMap) -> Option<ETag> {
+    headers
+        .remove(http::header::ETAG)
+        .and_then(|v| v.to_str().ok().map(etag))
+}
+
 /// Reads the spans of a read plan back to back from an object's data file.
 struct Spans {
     file: std::fs::File,
@@ -206,7 +232,7 @@ impl Gateway {
         key: &str,
         headers: &HeaderMap,
         secure: bool,
-        f: impl FnOnce(&Request<'_>, &BucketPolicy) -> Res<T>,
+        f: impl FnOnce(&Request<'_>) -> Res<T>,
     ) -> Res<T> {
         let policy = self.inner.store.bucket(bucket)?;
         let req = Request {
@@ -215,19 +241,59 @@ impl Gateway {
             headers,
             secure_transport: secure,
         };
-        f(&req, &policy)
+        f(&req)
     }
 
-    /// Records a sealed part in upload `id`'s state: read, record, compare-and-swap, again
-    /// while another part's record raced it.
-    fn record_part(
+    /// Runs `f` on a blocking thread with the engine request for `bucket`/`key` (the bucket's
+    /// policy opened from the store).
+    async fn on_request<T: Send + 'static>(
+        &self,
+        bucket: String,
+        key: String,
+        headers: HeaderMap,
+        secure: bool,
+        f: impl FnOnce(&Gateway, &Request<'_>) -> Res<T> + Send + 'static,
+    ) -> S3Result<T> {
+        let this = self.clone();
+        blocking(move || this.with_request(&bucket, &key, &headers, secure, |r| f(&this, r))).await
+    }
+
+    /// A scratch file holding `sealed`, to publish.
+    fn stage(&self, sealed: &[u8]) -> Res<NewData> {
+        let mut data = self.inner.store.new_data()?;
+        data.file()
+            .write_all(sealed)
+            .map_err(|_| Failed(internal()))?;
+        Ok(data)
+    }
+
+    /// The source object of a copy, read whole.
+    fn read_source(&self, (bucket, key): &(String, String)) -> Res<Source> {
+        let store = &self.inner.store;
+        let policy = store.bucket(bucket)?;
+        let (envelope, sealed) = store.read_object(bucket, key)?;
+        Ok(Source {
+            policy,
+            key: key.clone(),
+            envelope,
+            sealed,
+        })
+    }
+
+    /// Keeps a sealed part (its bytes in `data`) under its upload tag, then records it in
+    /// upload `id`'s state: read, record, compare-and-swap, again while another part's record
+    /// raced it. A crash between the two leaves an unrecorded file, never a record of a file
+    /// that is not there.
+    fn keep_part(
         &self,
         req: &Request<'_>,
-        bucket: &str,
         id: &str,
         part: &s3seal::SealedPart,
+        data: NewData,
     ) -> Res<()> {
         let store = &self.inner.store;
+        let bucket = &req.bucket.name;
+        store.put_part(bucket, id, part.part_number, &part.upload_tag, data)?;
         for _ in 0..1000 {
             let (_, current) = store.upload(bucket, id)?;
             let next = self.inner.engine.record_part(req, &current, part)?;
@@ -381,15 +447,13 @@ impl S3 for Gateway {
         check_key(&key)?;
         let body = BodyReader::new(req.input.body, Handle::current());
         let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let store = &this.inner.store;
-                let mut data = store.new_data()?;
-                let done = this.inner.engine.put_object_stream(r, body, data.file())?;
-                store.publish(&bucket, &key, &done.envelope_bytes, data)?;
-                Ok(response(dto::PutObjectOutput::default(), done.headers))
-            })
+        self.on_request(bucket, key, headers, secure, move |this, r| {
+            let (bucket, key) = (r.bucket.name.clone(), r.key.to_owned());
+            let store = &this.inner.store;
+            let mut data = store.new_data()?;
+            let done = this.inner.engine.put_object_stream(r, body, data.file())?;
+            store.publish(&bucket, &key, &done.envelope_bytes, data)?;
+            Ok(response(dto::PutObjectOutput::default(), done.headers))
         })
         .await
     }
@@ -419,7 +483,7 @@ impl S3 for Gateway {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let (plan_tx, plan_rx) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            let planned = this.with_request(&bucket, &key, &headers, secure, |r, _| {
+            let planned = this.with_request(&bucket, &key, &headers, secure, |r| {
                 let obj = this.inner.store.open_object(&bucket, &key)?;
                 let plan = match part {
                     Some(n) => this.inner.engine.plan_get_part(r, &obj.envelope, n)?,
@@ -505,26 +569,24 @@ impl S3 for Gateway {
         let (bucket, key) = (req.input.bucket, req.input.key);
         let part = req.input.part_number.map(part_number).transpose()?;
         let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let obj = this.inner.store.open_object(&bucket, &key)?;
-                let engine = &this.inner.engine;
-                let h = match part {
-                    Some(n) => engine.head_object_part(r, &obj.envelope, n)?,
-                    None => engine.head_object(r, &obj.envelope)?,
-                };
-                let output = dto::HeadObjectOutput {
-                    accept_ranges: Some("bytes".to_owned()),
-                    last_modified: Some(Timestamp::from(obj.modified)),
-                    ..Default::default()
-                };
-                let mut resp = response(output, h);
-                if part.is_some() {
-                    resp.status = Some(StatusCode::PARTIAL_CONTENT);
-                }
-                Ok(resp)
-            })
+        self.on_request(bucket, key, headers, secure, move |this, r| {
+            let (bucket, key) = (r.bucket.name.clone(), r.key.to_owned());
+            let obj = this.inner.store.open_object(&bucket, &key)?;
+            let engine = &this.inner.engine;
+            let h = match part {
+                Some(n) => engine.head_object_part(r, &obj.envelope, n)?,
+                None => engine.head_object(r, &obj.envelope)?,
+            };
+            let output = dto::HeadObjectOutput {
+                accept_ranges: Some("bytes".to_owned()),
+                last_modified: Some(Timestamp::from(obj.modified)),
+                ..Default::default()
+            };
+            let mut resp = response(output, h);
+            if part.is_some() {
+                resp.status = Some(StatusCode::PARTIAL_CONTENT);
+            }
+            Ok(resp)
         })
         .await
     }
@@ -687,37 +749,24 @@ impl S3 for Gateway {
         let secure = secure(&req);
         let (bucket, key) = (req.input.bucket, req.input.key);
         check_key(&key)?;
-        let (src_bucket, src_key) = copy_source(&req.input.copy_source)?;
-        let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            let store = &this.inner.store;
-            let src_policy = store.bucket(&src_bucket)?;
-            let (envelope, sealed) = store.read_object(&src_bucket, &src_key)?;
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let src = StoredObject {
-                    bucket: &src_policy,
-                    key: &src_key,
-                    envelope: &envelope,
-                    sealed: &sealed,
-                };
-                let w = this.inner.engine.copy_object(r, &src)?;
-                let mut data = store.new_data()?;
-                std::io::Write::write_all(data.file(), &w.sealed)
-                    .map_err(|_| Failed(internal()))?;
-                store.publish(&bucket, &key, &w.envelope_bytes, data)?;
-                let mut headers = w.headers;
-                let tag = headers.remove(http::header::ETAG);
-                let output = dto::CopyObjectOutput {
-                    copy_object_result: Some(dto::CopyObjectResult {
-                        e_tag: tag.as_ref().and_then(|v| v.to_str().ok()).map(etag),
-                        last_modified: Some(Timestamp::from(std::time::SystemTime::now())),
-                        ..Default::default()
-                    }),
+        let source = copy_source(&req.input.copy_source)?;
+        self.on_request(bucket, key, req.headers, secure, move |this, r| {
+            let src = this.read_source(&source)?;
+            let w = this.inner.engine.copy_object(r, &src.stored())?;
+            let data = this.stage(&w.sealed)?;
+            this.inner
+                .store
+                .publish(&r.bucket.name, r.key, &w.envelope_bytes, data)?;
+            let mut headers = w.headers;
+            let output = dto::CopyObjectOutput {
+                copy_object_result: Some(dto::CopyObjectResult {
+                    e_tag: take_etag(&mut headers),
+                    last_modified: Some(Timestamp::from(std::time::SystemTime::now())),
                     ..Default::default()
-                };
-                Ok(response(output, headers))
-            })
+                }),
+                ..Default::default()
+            };
+            Ok(response(output, headers))
         })
         .await
     }
@@ -730,19 +779,17 @@ impl S3 for Gateway {
         let (bucket, key) = (req.input.bucket, req.input.key);
         check_key(&key)?;
         let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let up = this.inner.engine.create_multipart_upload(r)?;
-                let id = this.inner.store.create_upload(&bucket, &key, &up.state)?;
-                let output = dto::CreateMultipartUploadOutput {
-                    bucket: Some(bucket.clone()),
-                    key: Some(key.clone()),
-                    upload_id: Some(id),
-                    ..Default::default()
-                };
-                Ok(response(output, up.headers))
-            })
+        self.on_request(bucket, key, headers, secure, move |this, r| {
+            let (bucket, key) = (r.bucket.name.clone(), r.key.to_owned());
+            let up = this.inner.engine.create_multipart_upload(r)?;
+            let id = this.inner.store.create_upload(&bucket, &key, &up.state)?;
+            let output = dto::CreateMultipartUploadOutput {
+                bucket: Some(bucket.clone()),
+                key: Some(key.clone()),
+                upload_id: Some(id),
+                ..Default::default()
+            };
+            Ok(response(output, up.headers))
         })
         .await
     }
@@ -756,20 +803,17 @@ impl S3 for Gateway {
         let n = part_number(req.input.part_number)?;
         let body = BodyReader::new(req.input.body, Handle::current());
         let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let store = &this.inner.store;
-                let state = this.upload_state(&bucket, &key, &id)?;
-                let mut data = store.new_data()?;
-                let part = this
-                    .inner
-                    .engine
-                    .upload_part_stream(r, &state, n, body, data.file())?;
-                store.put_part(&bucket, &id, n, &part.upload_tag, data)?;
-                this.record_part(r, &bucket, &id, &part)?;
-                Ok(response(dto::UploadPartOutput::default(), part.headers))
-            })
+        self.on_request(bucket, key, headers, secure, move |this, r| {
+            let (bucket, key) = (r.bucket.name.clone(), r.key.to_owned());
+            let store = &this.inner.store;
+            let state = this.upload_state(&bucket, &key, &id)?;
+            let mut data = store.new_data()?;
+            let part = this
+                .inner
+                .engine
+                .upload_part_stream(r, &state, n, body, data.file())?;
+            this.keep_part(r, &id, &part, data)?;
+            Ok(response(dto::UploadPartOutput::default(), part.headers))
         })
         .await
     }
@@ -781,52 +825,37 @@ impl S3 for Gateway {
         let secure = secure(&req);
         let (bucket, key, id) = (req.input.bucket, req.input.key, req.input.upload_id);
         let n = part_number(req.input.part_number)?;
-        let (src_bucket, src_key) = copy_source(&req.input.copy_source)?;
+        let source = copy_source(&req.input.copy_source)?;
         let range = req.input.copy_source_range;
-        let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            let store = &this.inner.store;
-            let src_policy = store.bucket(&src_bucket)?;
-            let (envelope, sealed) = store.read_object(&src_bucket, &src_key)?;
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let state = this.upload_state(&bucket, &key, &id)?;
-                let range = match &range {
-                    Some(v) => {
-                        let len = ObjectEnvelope::from_bytes(&envelope)
-                            .map_err(|_| Failed(internal()))?
-                            .plaintext_len;
-                        Some(copy_range(v, len)?)
-                    }
-                    None => None,
-                };
-                let src = StoredObject {
-                    bucket: &src_policy,
-                    key: &src_key,
-                    envelope: &envelope,
-                    sealed: &sealed,
-                };
-                let part = this
-                    .inner
-                    .engine
-                    .upload_part_copy(r, &state, n, &src, range)?;
-                let mut data = store.new_data()?;
-                std::io::Write::write_all(data.file(), &part.sealed)
-                    .map_err(|_| Failed(internal()))?;
-                store.put_part(&bucket, &id, n, &part.upload_tag, data)?;
-                this.record_part(r, &bucket, &id, &part)?;
-                let mut headers = part.headers.clone();
-                headers.remove(http::header::ETAG);
-                let output = dto::UploadPartCopyOutput {
-                    copy_part_result: Some(dto::CopyPartResult {
-                        e_tag: Some(etag(&part.etag)),
-                        last_modified: Some(Timestamp::from(std::time::SystemTime::now())),
-                        ..Default::default()
-                    }),
+        self.on_request(bucket, key, req.headers, secure, move |this, r| {
+            let state = this.upload_state(&r.bucket.name, r.key, &id)?;
+            let src = this.read_source(&source)?;
+            let range = match &range {
+                Some(v) => {
+                    let len = ObjectEnvelope::from_bytes(&src.envelope)
+                        .map_err(|_| Failed(internal()))?
+                        .plaintext_len;
+                    Some(copy_range(v, len)?)
+                }
+                None => None,
+            };
+            let part = this
+                .inner
+                .engine
+                .upload_part_copy(r, &state, n, &src.stored(), range)?;
+            let data = this.stage(&part.sealed)?;
+            this.keep_part(r, &id, &part, data)?;
+            let mut headers = part.headers;
+            headers.remove(http::header::ETAG);
+            let output = dto::UploadPartCopyOutput {
+                copy_part_result: Some(dto::CopyPartResult {
+                    e_tag: Some(etag(&part.etag)),
+                    last_modified: Some(Timestamp::from(std::time::SystemTime::now())),
                     ..Default::default()
-                };
-                Ok(response(output, headers))
-            })
+                }),
+                ..Default::default()
+            };
+            Ok(response(output, headers))
         })
         .await
     }
@@ -853,39 +882,37 @@ impl S3 for Gateway {
             });
         }
         let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
-            this.with_request(&bucket, &key, &headers, secure, |r, _| {
-                let engine = &this.inner.engine;
-                let state = this.upload_state(&bucket, &key, &id)?;
-                let done = engine.complete_multipart_upload(r, &state, &parts)?;
-                let tags: std::collections::HashMap<u32, String> = engine
-                    .list_parts(r, &state)?
-                    .into_iter()
-                    .map(|p| (p.part_number, p.upload_tag))
-                    .collect();
-                let named = parts
-                    .iter()
-                    .map(|p| {
-                        tags.get(&p.part_number)
-                            .map(|t| (p.part_number, t.clone()))
-                            .ok_or(Failed(internal()))
-                    })
-                    .collect::<Res<Vec<_>>>()?;
-                this.inner
-                    .store
-                    .complete_upload(&bucket, &id, &named, &done.envelope_bytes)?;
-                let mut headers = done.headers;
-                let tag = headers.remove(http::header::ETAG);
-                let output = dto::CompleteMultipartUploadOutput {
-                    bucket: Some(bucket.clone()),
-                    key: Some(key.clone()),
-                    location: Some(format!("/{bucket}/{key}")),
-                    e_tag: tag.as_ref().and_then(|v| v.to_str().ok()).map(etag),
-                    ..Default::default()
-                };
-                Ok(response(output, headers))
-            })
+        self.on_request(bucket, key, headers, secure, move |this, r| {
+            let (bucket, key) = (r.bucket.name.clone(), r.key.to_owned());
+            let engine = &this.inner.engine;
+            let state = this.upload_state(&bucket, &key, &id)?;
+            let done = engine.complete_multipart_upload(r, &state, &parts)?;
+            let tags: std::collections::HashMap<u32, String> = engine
+                .list_parts(r, &state)?
+                .into_iter()
+                .map(|p| (p.part_number, p.upload_tag))
+                .collect();
+            let named = parts
+                .iter()
+                .map(|p| {
+                    tags.get(&p.part_number)
+                        .map(|t| (p.part_number, t.clone()))
+                        .ok_or(Failed(internal()))
+                })
+                .collect::<Res<Vec<_>>>()?;
+            this.inner
+                .store
+                .complete_upload(&bucket, &id, &named, &done.envelope_bytes)?;
+            let mut headers = done.headers;
+            let tag = take_etag(&mut headers);
+            let output = dto::CompleteMultipartUploadOutput {
+                bucket: Some(bucket.clone()),
+                key: Some(key.clone()),
+                location: Some(format!("/{bucket}/{key}")),
+                e_tag: tag,
+                ..Default::default()
+            };
+            Ok(response(output, headers))
         })
         .await
     }
@@ -912,50 +939,45 @@ impl S3 for Gateway {
     ) -> S3Result<S3Response<dto::ListPartsOutput>> {
         let secure = secure(&req);
         let input = req.input;
-        let headers = req.headers;
-        let this = self.clone();
-        blocking(move || {
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        self.on_request(bucket, key, req.headers, secure, move |this, r| {
             let (bucket, key, id) = (&input.bucket, &input.key, &input.upload_id);
-            this.with_request(bucket, key, &headers, secure, |r, _| {
-                let state = this.upload_state(bucket, key, id)?;
-                let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
-                let marker = input.part_number_marker.unwrap_or(0);
-                let all: Vec<_> = this
-                    .inner
-                    .engine
-                    .list_parts(r, &state)?
-                    .into_iter()
-                    .filter(|p| i64::from(p.part_number) > i64::from(marker))
-                    .collect();
-                let take = usize::try_from(max).unwrap_or(0);
-                let truncated = all.len() > take;
-                let page: Vec<_> = all.into_iter().take(take).collect();
-                let next = page.last().and_then(|p| i32::try_from(p.part_number).ok());
-                let parts = page
-                    .into_iter()
-                    .map(|p| dto::Part {
-                        part_number: i32::try_from(p.part_number).ok(),
-                        size: i64::try_from(p.size).ok(),
-                        e_tag: Some(etag(&p.etag)),
-                        ..Default::default()
-                    })
-                    .collect();
-                Ok(S3Response::new(dto::ListPartsOutput {
-                    bucket: Some(bucket.clone()),
-                    key: Some(key.clone()),
-                    upload_id: Some(id.clone()),
-                    max_parts: Some(max),
-                    part_number_marker: input.part_number_marker,
-                    next_part_number_marker: next,
-                    is_truncated: Some(truncated),
-                    parts: Some(parts),
-                    owner: Some(this.owner()),
-                    storage_class: Some(dto::StorageClass::from_static(
-                        dto::StorageClass::STANDARD,
-                    )),
+            let state = this.upload_state(bucket, key, id)?;
+            let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
+            let marker = input.part_number_marker.unwrap_or(0);
+            let all: Vec<_> = this
+                .inner
+                .engine
+                .list_parts(r, &state)?
+                .into_iter()
+                .filter(|p| i64::from(p.part_number) > i64::from(marker))
+                .collect();
+            let take = usize::try_from(max).unwrap_or(0);
+            let truncated = all.len() > take;
+            let page: Vec<_> = all.into_iter().take(take).collect();
+            let next = page.last().and_then(|p| i32::try_from(p.part_number).ok());
+            let parts = page
+                .into_iter()
+                .map(|p| dto::Part {
+                    part_number: i32::try_from(p.part_number).ok(),
+                    size: i64::try_from(p.size).ok(),
+                    e_tag: Some(etag(&p.etag)),
                     ..Default::default()
-                }))
-            })
+                })
+                .collect();
+            Ok(S3Response::new(dto::ListPartsOutput {
+                bucket: Some(bucket.clone()),
+                key: Some(key.clone()),
+                upload_id: Some(id.clone()),
+                max_parts: Some(max),
+                part_number_marker: input.part_number_marker,
+                next_part_number_marker: next,
+                is_truncated: Some(truncated),
+                parts: Some(parts),
+                owner: Some(this.owner()),
+                storage_class: Some(dto::StorageClass::from_static(dto::StorageClass::STANDARD)),
+                ..Default::default()
+            }))
         })
         .await
     }
