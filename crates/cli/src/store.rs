@@ -99,16 +99,7 @@ impl Home {
             }
             _ => {
                 let kms = settings.open_remote()?;
-                let account = match &settings.account {
-                    Some(a) => a.clone(),
-                    // The credentials' account, as the AWS managed key `alias/aws/s3` names
-                    // it (a bare alias resolves in the caller's account; the requester's
-                    // account only matters to a client told its own).
-                    None => {
-                        let anyone = Requester::new("000000000000").map_err(KmsError::from)?;
-                        kms.default_sse_kms_key(&anyone)?.account
-                    }
-                };
+                let account = settings.remote_account(kms.as_ref())?;
                 (kms, None, account)
             }
         };

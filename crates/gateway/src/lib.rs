@@ -13,7 +13,7 @@ mod server;
 use std::path::Path;
 use std::sync::Arc;
 
-use s3seal::kms::{Kms, KmsKind, KmsSettings, LocalKms, LocalKmsConfig, Requester};
+use s3seal::kms::{Kms, KmsKind, KmsSettings, LocalKms, LocalKmsConfig};
 use s3seal::{EngineBuilder, EngineConfig};
 use s3seal_store::Store;
 
@@ -96,16 +96,7 @@ impl Gateway {
             }
             _ => {
                 let kms: Arc<dyn Kms> = settings.open_remote().map_err(|e| err(&e))?;
-                let account = match &settings.account {
-                    Some(a) => a.clone(),
-                    // The credentials' account, as the AWS managed key `alias/aws/s3` names it.
-                    None => {
-                        let anyone = Requester::new("000000000000").map_err(|e| err(&e))?;
-                        kms.default_sse_kms_key(&anyone)
-                            .map_err(|e| err(&e))?
-                            .account
-                    }
-                };
+                let account = settings.remote_account(kms.as_ref()).map_err(|e| err(&e))?;
                 (EngineBuilder::new(kms), account)
             }
         };

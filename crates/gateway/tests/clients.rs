@@ -328,6 +328,38 @@ fn crash_mid_put_and_multipart_across_a_restart() {
         )
         .env("S3_HTTP", &gw.url);
     run_ok(&mut c, "the completed upload reads back");
+    // Six processes replacing one key at once: every PUT is acknowledged, and the object is
+    // then exactly one of the six versions, never a mix.
+    let writers: Vec<_> = (10..16)
+        .map(|seed| {
+            client(&gw, &["put", "same", "4000000", &seed.to_string()])
+                .spawn()
+                .expect("writer")
+        })
+        .collect();
+    for mut w in writers {
+        assert!(
+            w.wait().expect("writer status").success(),
+            "a concurrent PUT failed"
+        );
+    }
+    run_ok(
+        &mut client(
+            &gw,
+            &[
+                "check-any",
+                "same",
+                "4000000",
+                "10",
+                "11",
+                "12",
+                "13",
+                "14",
+                "15",
+            ],
+        ),
+        "after concurrent writers: one whole version",
+    );
     // And a new PUT still works after the crash (scratch leftovers do not get in the way).
     run_ok(
         &mut client(&gw, &["put", "obj", "1000", "3"]),

@@ -176,6 +176,20 @@ impl KmsSettings {
         }
     }
 
+    /// The account buckets belong to with the remote KMS `kms` these settings opened: the
+    /// configured [`KmsSettings::account`], else the credentials' own account, as the AWS
+    /// managed key `alias/aws/s3` names it (a bare alias resolves in the caller's account).
+    ///
+    /// # Errors
+    /// The KMS's errors when it has to be asked.
+    pub fn remote_account(&self, kms: &dyn Kms) -> Result<String, KmsError> {
+        if let Some(a) = &self.account {
+            return Ok(a.clone());
+        }
+        let anyone = crate::Requester::new("000000000000").map_err(KmsError::from)?;
+        Ok(kms.default_sse_kms_key(&anyone)?.account)
+    }
+
     /// The KMS these settings name: for [`KmsKind::Local`], [`LocalKms`] opened with `local`;
     /// else [`KmsSettings::open_remote`].
     ///

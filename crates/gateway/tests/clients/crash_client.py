@@ -4,6 +4,7 @@ gateway at $S3_HTTP and exits 0 on success.
   put KEY SIZE SEED            PutObject of SIZE pseudo-random bytes (from SEED)
   put-slow KEY SIZE SEED       the same, sent slowly (the test kills the gateway meanwhile)
   check KEY SIZE SEED          GetObject returns exactly those bytes
+  check-any KEY SIZE SEED...   GetObject returns exactly the bytes of one of the seeds
   mp-start KEY                 CreateMultipartUpload (SSE-KMS); prints the upload id
   mp-part KEY ID N SIZE SEED   UploadPart N; prints its ETag
   mp-complete KEY ID ETAG...   CompleteMultipartUpload with parts 1..len(ETAG...)
@@ -65,6 +66,9 @@ elif cmd == "put-slow":
 elif cmd == "check":
     got = s3.get_object(Bucket=B, Key=args[0])["Body"].read()
     sys.exit(0 if got == data(args[1], args[2]) else 3)
+elif cmd == "check-any":
+    got = s3.get_object(Bucket=B, Key=args[0])["Body"].read()
+    sys.exit(0 if any(got == data(args[1], s) for s in args[2:]) else 3)
 elif cmd == "mp-start":
     print(s3.create_multipart_upload(Bucket=B, Key=args[0], ServerSideEncryption="aws:kms")["UploadId"])
 elif cmd == "mp-part":
