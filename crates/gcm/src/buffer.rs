@@ -191,6 +191,40 @@ pub fn open_range_with<O: ChunkOpener + ?Sized>(
     Ok(wanted)
 }
 
+/// Opens the plaintext range planned by `plan` with `opener` into `out` (exactly `plan.len`
+/// bytes): `sealed` is the bytes at `plan.sealed`. When the range starts and ends on chunk
+/// boundaries (or at the part's end) the chunks open straight into `out`; otherwise the run is
+/// opened into a scratch buffer, which is wiped after the wanted bytes are copied out. On
+/// failure `out` is zeroed.
+///
+/// # Errors
+/// As [`open_range_with`]; [`Error::LengthMismatch`] if `out` is not `plan.len` long.
+pub fn open_range_into<O: ChunkOpener + ?Sized>(
+    opener: &O,
+    plan: &ChunkRange,
+    sealed: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    if out.len() as u64 != plan.len {
+        return Err(Error::LengthMismatch);
+    }
+    if plan.len == 0 {
+        return Ok(());
+    }
+    if Some(sealed.len() as u64) != plan.sealed.end.checked_sub(plan.sealed.start) {
+        return Err(Error::LengthMismatch);
+    }
+    let aligned = plan.skip == 0
+        && crate::run::run_plaintext_len(opener.geometry(), sealed.len()) == Some(out.len());
+    if aligned {
+        return open_run_into(opener, plan.first, plan.final_index, sealed, out);
+    }
+    let mut run = open_range_with(opener, plan, sealed).inspect_err(|_| out.zeroize())?;
+    out.copy_from_slice(&run);
+    run.zeroize();
+    Ok(())
+}
+
 /// Opens the plaintext range planned by `plan` from one single-layer part: `header` is the
 /// part's 76 header bytes and `sealed` the bytes at `plan.sealed`.
 ///
@@ -268,6 +302,73 @@ where
         Some(e) => Err(e),
         None => Ok(out),
     }
+}
+
+/// Opens plaintext `range` of an object held in memory into `out` (exactly the range's length),
+/// as [`open_object_range_with`] but with no buffer of its own on the whole-chunk path: each
+/// part's chunks open straight into their place in `out`, parts in parallel. On failure `out`
+/// is zeroed.
+///
+/// # Errors
+/// As [`open_object_range_with`]; [`Error::LengthMismatch`] if `out` has the wrong length.
+pub fn open_object_range_into<O, F>(
+    layout: &MultipartLayout,
+    range: core::ops::Range<u64>,
+    sealed: &[u8],
+    opener: F,
+    out: &mut [u8],
+) -> Result<(), Error>
+where
+    O: ChunkOpener,
+    F: Fn(usize, PartNumber, &[u8]) -> Result<O, Error> + Sync,
+{
+    if sealed.len() as u64 != layout.sealed_len() {
+        return Err(FormatError::OutOfBounds.into());
+    }
+    if Some(out.len() as u64) != range.end.checked_sub(range.start) {
+        return Err(Error::LengthMismatch);
+    }
+    let slice = |r: &core::ops::Range<u64>| -> Result<&[u8], Error> {
+        let (s, e) = (to_usize(r.start)?, to_usize(r.end)?);
+        sealed
+            .get(s..e)
+            .ok_or_else(|| FormatError::OutOfBounds.into())
+    };
+    let plan = layout.plan_range(range)?;
+    // Each part's piece of `out`, in plan order.
+    let mut pieces = Vec::with_capacity(plan.len());
+    let mut rest = &mut *out;
+    for p in &plan {
+        let (piece, tail) = rest
+            .split_at_mut_checked(to_usize(p.chunks.len)?)
+            .ok_or(Error::LengthMismatch)?;
+        pieces.push(piece);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(Error::LengthMismatch);
+    }
+    let open = |(p, piece): (&crate::layout::PartRange, &mut &mut [u8])| -> Result<(), Error> {
+        let o = opener(p.position, p.part, slice(&p.header)?)?;
+        if o.geometry() != layout.geometry() {
+            return Err(FormatError::BadChunkSize(0).into());
+        }
+        open_range_into(&o, &p.chunks, slice(&p.chunks.sealed)?, piece)
+    };
+    let result = if plan.len() > 1 {
+        plan.par_iter()
+            .zip(pieces.par_iter_mut())
+            .map(open)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<(), Error>>()
+    } else {
+        plan.iter().zip(pieces.iter_mut()).try_for_each(open)
+    };
+    if result.is_err() {
+        out.zeroize();
+    }
+    result
 }
 
 /// Opens plaintext `range` of a single-layer multipart object held in memory; see

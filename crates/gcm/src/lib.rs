@@ -18,8 +18,9 @@ mod stream;
 pub use aead::{A_MAX, Aes256Gcm, NONCE_LEN, P_MAX};
 pub use backend::BackendKind;
 pub use buffer::{
-    open_into, open_object_range, open_object_range_with, open_part, open_range, open_range_with,
-    open_with, seal_part, seal_part_once_into, seal_parts, seal_with,
+    open_into, open_object_range, open_object_range_into, open_object_range_with, open_part,
+    open_range, open_range_into, open_range_with, open_with, seal_part, seal_part_once_into,
+    seal_parts, seal_with,
 };
 pub use chunk::{ChunkOpener, ChunkSealer, MAX_LAYER_AAD, PartOpener, PartSealer};
 pub use error::{Error, FormatError};

@@ -13,8 +13,8 @@ use std::io::{Read, Write};
 use proptest::prelude::*;
 use s3seal_gcm::{
     ChunkSize, DataKey, Decryptor, Encryptor, Error, FormatError, HEADER_LEN, MultipartLayout,
-    PartNumber, PartSealer, open_object_range, open_part, open_range, seal_part,
-    seal_part_once_into,
+    PartNumber, PartOpener, PartSealer, open_object_range, open_object_range_into, open_part,
+    open_range, seal_part, seal_part_once_into,
 };
 use s3seal_gcm::{plan_range, sealed_len};
 
@@ -308,6 +308,23 @@ proptest! {
         let (x, y) = (a % n, b % n);
         let got = open_object_range(&key(), CTX, &lay, x.min(y)..x.max(y), &sealed).unwrap();
         prop_assert_eq!(&got[..], &whole[x.min(y) as usize..x.max(y) as usize]);
+        // The same range into a caller's buffer, straight into place.
+        let mut into = vec![0xEE; got.len()];
+        let opener = |_: usize, p: PartNumber, h: &[u8]| PartOpener::new(&key(), CTX, p, h);
+        open_object_range_into(&lay, x.min(y)..x.max(y), &sealed, opener, &mut into).unwrap();
+        prop_assert_eq!(&into[..], &got[..]);
+        // A wrong-length buffer is refused; a flipped byte leaves only zeros behind.
+        let mut short = vec![0u8; got.len() + 1];
+        prop_assert!(open_object_range_into(&lay, x.min(y)..x.max(y), &sealed, opener, &mut short).is_err());
+        if !got.is_empty() {
+            let mut bad = sealed.clone();
+            let at = bad.len() - 1;
+            bad[at] ^= 1;
+            let mut out = vec![0xEE; got.len()];
+            if open_object_range_into(&lay, x.min(y)..x.max(y), &bad, opener, &mut out).is_err() {
+                prop_assert!(out.iter().all(|&b| b == 0));
+            }
+        }
     }
 
     #[test]

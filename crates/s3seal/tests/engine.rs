@@ -1123,3 +1123,69 @@ fn findings_of_the_review_stay_fixed() {
     };
     assert!(get(&w, &b, "c", M::SseC, &forged, None).is_err());
 }
+
+/// `put_object_into` / `get_object_into` reuse the caller's buffers: whatever they held (more
+/// or fewer bytes, stale data) is replaced by exactly the sealed bytes / the plaintext, which
+/// match the allocating calls; on a failed read the buffer comes back empty.
+#[test]
+fn into_buffers_are_reused_and_match_the_allocating_calls() {
+    let w = world();
+    let b = bucket("b");
+    let p1 = data(10_000);
+    let p2 = data(4096);
+    let whole = [&p1[..], &p2[..]].concat();
+    // A buffer that starts larger than any object here, full of stale bytes.
+    let mut sealed = vec![0xA5; 100_000];
+    let mut body = vec![0x5A; 100_000];
+    for m in MODES {
+        let hs = h(&write_headers(&w, m));
+        for len in [whole.len(), 0, 1, 4096, whole.len()] {
+            let c = w
+                .engine
+                .put_object_into(&req(&b, "k", &hs), &whole[..len], &mut sealed)
+                .unwrap_or_else(|e| panic!("{m:?}: {e}"));
+            let o = Obj {
+                env: c.envelope_bytes,
+                sealed: sealed.clone(),
+            };
+            let rh = read_headers(m);
+            let info = w
+                .engine
+                .get_object_into(&req(&b, "k", &rh), &o.env, &sealed, None, &mut body)
+                .unwrap();
+            assert_eq!(body, whole[..len], "{m:?} {len}");
+            assert_eq!(info.object_len, len as u64);
+            assert_eq!(get(&w, &b, "k", m, &o, None).unwrap(), body);
+        }
+        // Ranges of a multipart object: chunk-aligned, unaligned, across parts.
+        let multi = put_multipart(&w, &b, "multi", m, &[&p1, &p2]);
+        let rh = read_headers(m);
+        for r in [
+            0..4096,
+            4096..8192,
+            1..2,
+            4095..10_001,
+            8192..whole.len() as u64,
+        ] {
+            w.engine
+                .get_object_into(
+                    &req(&b, "multi", &rh),
+                    &multi.env,
+                    &multi.sealed,
+                    Some(r.clone()),
+                    &mut body,
+                )
+                .unwrap();
+            assert_eq!(body, whole[r.start as usize..r.end as usize], "{m:?} {r:?}");
+        }
+        // A flipped byte in the last chunk: an error, and nothing left in the buffer.
+        let mut bad = multi.sealed.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let got =
+            w.engine
+                .get_object_into(&req(&b, "multi", &rh), &multi.env, &bad, None, &mut body);
+        assert!(got.is_err(), "{m:?}");
+        assert!(body.is_empty(), "{m:?}");
+    }
+}

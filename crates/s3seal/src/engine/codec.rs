@@ -15,7 +15,7 @@
 
 use std::io::{Read, Write};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use s3seal_dsse::{DsseKeys, DualOpener, DualSealer};
 use s3seal_gcm::{
     ChunkOpener, ChunkSealer, ChunkSize, DataKey, Decryptor, Encryptor, Geometry, MultipartLayout,
@@ -164,11 +164,37 @@ impl Codec {
         ))
     }
 
+    /// Seals `data` as `part` into `out`, which is resized to the sealed length (its capacity
+    /// is reused; bytes already there are overwritten, not zeroed first), chunks in parallel on
+    /// the current pool.
+    pub(crate) fn seal_into(
+        &self,
+        binding: &[u8],
+        part: PartNumber,
+        chunk: ChunkSize,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EngineError> {
+        let sealer = self.sealer(binding, part, chunk)?;
+        let len = sealer
+            .geometry()
+            .sealed_len(data.len() as u64)
+            .ok_or(EngineError::LengthMismatch)?;
+        resize_for_overwrite(out, super::to_usize(len)?);
+        s3seal_gcm::seal_part_once_into(&sealer, data, out).inspect_err(|_| out.clear())?;
+        Ok(())
+    }
+
     /// Opens plaintext `range` of an object held in memory (`sealed`: its parts back to back,
-    /// as `layout` says), opening only the chunks that cover it. `check(position, header)`
-    /// vets each part's header before it is used. An empty object (every part empty) has no
-    /// byte to read, but each part's one chunk is still authenticated.
-    pub(crate) fn open_range(
+    /// as `layout` says) into `out` (exactly the range's length), opening only the chunks that
+    /// cover it. `check(position, header)` vets each part's header before it is used. An empty
+    /// object (every part empty) has no byte to read, but each part's one chunk is still
+    /// authenticated. On failure `out` is zeroed.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the object's identity, layout, range, bytes, header check and output: one call site"
+    )]
+    pub(crate) fn open_range_into(
         &self,
         binding: &[u8],
         chunk: ChunkSize,
@@ -176,7 +202,8 @@ impl Codec {
         range: core::ops::Range<u64>,
         sealed: &[u8],
         check: impl Fn(usize, &[u8]) -> Result<(), EngineError> + Sync,
-    ) -> Result<BytesMut, EngineError> {
+        out: &mut [u8],
+    ) -> Result<(), EngineError> {
         if matches!(self, Codec::MacOnly) {
             // Refused here too: the opener errors below are reported as authentication failures.
             return Err(EngineError::CustomerKeyRequired);
@@ -195,9 +222,9 @@ impl Codec {
                 check(i, head)?;
                 s3seal_gcm::open_with(&self.opener(binding, part, chunk, head)?, body)?;
             }
-            return Ok(BytesMut::new());
+            return Ok(());
         }
-        Ok(s3seal_gcm::open_object_range_with(
+        Ok(s3seal_gcm::open_object_range_into(
             layout,
             range,
             sealed,
@@ -206,8 +233,16 @@ impl Codec {
                     .and_then(|()| self.opener(binding, part, chunk, header))
                     .map_err(|_| s3seal_gcm::Error::Authentication)
             },
+            out,
         )?)
     }
+}
+
+/// Makes `buf` exactly `len` bytes long for a writer that overwrites every byte: shrinking or
+/// keeping the length touches nothing, growing zero-fills only the new tail.
+pub(crate) fn resize_for_overwrite(buf: &mut Vec<u8>, len: usize) {
+    buf.truncate(len);
+    buf.resize(len, 0);
 }
 
 impl ChunkSealer for Sealer {

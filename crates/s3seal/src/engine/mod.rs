@@ -48,8 +48,8 @@ pub use builder::{EngineBuilder, EngineConfig};
 pub use object::parse_range;
 pub use read::ReadPlan;
 pub use types::{
-    Committed, CompletedPart, ListedPart, Opened, Request, SealedPart, StoredObject, Upload,
-    Written,
+    Committed, CompletedPart, ListedPart, Opened, ReadInfo, Request, SealedPart, StoredObject,
+    Upload, Written,
 };
 
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.

@@ -4,18 +4,18 @@
 use std::io::{Read, Write};
 use std::ops::Range;
 
-use bytes::BytesMut;
 use http::{HeaderMap, HeaderValue};
 use md5::{Digest, Md5};
 use s3seal_gcm::{MultipartLayout, PartNumber};
 use s3seal_policy::{CustomerKey, Encryption, ReadOp, ReadRequest, WriteOp, resolve_read};
 use sha2::Sha256;
+use zeroize::Zeroize;
 
-use super::codec::geometry;
+use super::codec::{geometry, resize_for_overwrite};
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
 use super::{
-    Committed, Engine, Opened, Request, StoredObject, Written, opaque_etag, stored_encryption,
-    to_usize,
+    Committed, Engine, Opened, ReadInfo, Request, StoredObject, Written, opaque_etag,
+    stored_encryption, to_usize,
 };
 use crate::envelope::{Mode, ObjectEnvelope, PART_DIGEST_LEN};
 use crate::error::{EngineError, EnvelopeError};
@@ -58,41 +58,58 @@ pub(crate) fn md5_etag(mode: Mode) -> bool {
 }
 
 impl Engine {
-    /// Opens plaintext `range` of a stored object whose sealed bytes are `sealed`.
-    pub(crate) fn open(
+    /// Opens plaintext `range` of a stored object whose sealed bytes are `sealed` into `out`,
+    /// which is resized to the range's length (its capacity reused). On failure `out` is
+    /// wiped and emptied.
+    pub(crate) fn open_into(
         &self,
         env: &ObjectEnvelope,
         keys: &ObjectKeys,
         range: Range<u64>,
         sealed: &[u8],
-    ) -> Result<BytesMut, EngineError> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), EngineError> {
         let layout = layout(env)?;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
+        resize_for_overwrite(out, to_usize(range.end.saturating_sub(range.start))?);
         self.run(sealed.len(), || {
-            keys.codec
-                .open_range(&binding, env.chunk, &layout, range, sealed, |i, header| {
+            keys.codec.open_range_into(
+                &binding,
+                env.chunk,
+                &layout,
+                range,
+                sealed,
+                |i, header| {
                     if header_matches(env, i, header) {
                         Ok(())
                     } else {
                         Err(EngineError::Integrity)
                     }
-                })
+                },
+                out,
+            )
+        })
+        .inspect_err(|_| {
+            out.zeroize();
+            out.clear();
         })
     }
 
-    /// Encrypts `data` as a new single-part object under `target`.
-    fn write_object(
+    /// Encrypts `data` as a new single-part object under `target`, into `out` (resized to the
+    /// sealed length, its capacity reused).
+    fn write_object_into(
         &self,
         req: &Request<'_>,
         target: &Encryption,
         data: &[u8],
-    ) -> Result<Written, EngineError> {
+        out: &mut Vec<u8>,
+    ) -> Result<Committed, EngineError> {
         let (keys, mut env) = self.new_keys(req, target, data.len() as u64, false)?;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
-        let seal = || {
+        let mut seal = || {
             self.run(data.len(), || {
                 keys.codec
-                    .seal(&binding, PartNumber::SINGLE, env.chunk, data)
+                    .seal_into(&binding, PartNumber::SINGLE, env.chunk, data, out)
             })
         };
         // S3's ETag of a single-PUT SSE-S3 object is the MD5 of its data: hash it on one thread
@@ -102,14 +119,31 @@ impl Engine {
         } else {
             (opaque_etag(), seal())
         };
+        sealed?;
         env.plaintext_len = data.len() as u64;
         env.etag = etag?;
         env.seal_mac(keys.mac.as_ref())?;
-        Ok(Written {
-            sealed: sealed?,
+        Ok(Committed {
             headers: self.headers(&env, customer_of(target))?,
             envelope_bytes: env.to_bytes()?,
             envelope: env,
+        })
+    }
+
+    /// Encrypts `data` as a new single-part object under `target`, into a new buffer.
+    fn write_object(
+        &self,
+        req: &Request<'_>,
+        target: &Encryption,
+        data: &[u8],
+    ) -> Result<Written, EngineError> {
+        let mut sealed = Vec::new();
+        let c = self.write_object_into(req, target, data, &mut sealed)?;
+        Ok(Written {
+            sealed: sealed.into(),
+            envelope: c.envelope,
+            envelope_bytes: c.envelope_bytes,
+            headers: c.headers,
         })
     }
 
@@ -128,6 +162,23 @@ impl Engine {
     /// [`EngineError::Kms`] for KMS refusals; [`EngineError::Random`].
     pub fn put_object(&self, req: &Request<'_>, body: &[u8]) -> Result<Written, EngineError> {
         self.write_object(req, &self.put_target(req)?, body)
+    }
+
+    /// PutObject into a buffer the caller keeps: as [`Self::put_object`], but the sealed bytes
+    /// go into `sealed`, which is resized to their length. Its capacity is reused, so a backend
+    /// that passes the same buffer on each call pays no allocation (and no page faults) per
+    /// object. On error `sealed` is emptied.
+    ///
+    /// # Errors
+    /// As [`Self::put_object`].
+    pub fn put_object_into(
+        &self,
+        req: &Request<'_>,
+        body: &[u8],
+        sealed: &mut Vec<u8>,
+    ) -> Result<Committed, EngineError> {
+        self.write_object_into(req, &self.put_target(req)?, body, sealed)
+            .inspect_err(|_| sealed.clear())
     }
 
     /// PutObject from a reader to a writer, memory bounded by chunk size × threads. Returns the
@@ -227,9 +278,42 @@ impl Engine {
         {
             return Err(EngineError::InvalidRange);
         }
-        let body = self.open(&env, &keys, range.clone(), sealed)?.freeze();
+        let mut body = Vec::new();
+        self.open_into(&env, &keys, range.clone(), sealed, &mut body)?;
         Ok(Opened {
-            body,
+            body: body.into(),
+            range,
+            object_len: env.plaintext_len,
+            headers: self.headers(&env, customer.as_ref())?,
+        })
+    }
+
+    /// GetObject into a buffer the caller keeps: as [`Self::get_object`], but the plaintext
+    /// goes into `body`, which is resized to the range's length (its capacity reused: no
+    /// allocation per call for a backend that passes the same buffer). Nothing is released
+    /// unless every chunk read authenticates; on error `body` is wiped and emptied.
+    ///
+    /// # Errors
+    /// As [`Self::get_object`].
+    pub fn get_object_into(
+        &self,
+        req: &Request<'_>,
+        envelope: &[u8],
+        sealed: &[u8],
+        range: Option<Range<u64>>,
+        body: &mut Vec<u8>,
+    ) -> Result<ReadInfo, EngineError> {
+        let (env, keys, customer) = self.prepare_read(req, envelope, ReadOp::GetObject)?;
+        let range = range.unwrap_or(0..env.plaintext_len);
+        if range.start > range.end
+            || range.end > env.plaintext_len
+            || (range.start == range.end && env.plaintext_len > 0)
+        {
+            body.clear();
+            return Err(EngineError::InvalidRange);
+        }
+        self.open_into(&env, &keys, range.clone(), sealed, body)?;
+        Ok(ReadInfo {
             range,
             object_len: env.plaintext_len,
             headers: self.headers(&env, customer.as_ref())?,
@@ -301,13 +385,15 @@ impl Engine {
         env: &ObjectEnvelope,
         key: Option<&CustomerKey>,
         range: Option<Range<u64>>,
-    ) -> Result<BytesMut, EngineError> {
+    ) -> Result<Vec<u8>, EngineError> {
         let keys = self.open_envelope(env, src.envelope, src.bucket, false, key)?;
         let range = range.unwrap_or(0..env.plaintext_len);
         if range.start > range.end || range.end > env.plaintext_len {
             return Err(EngineError::InvalidRange);
         }
-        self.open(env, &keys, range, src.sealed)
+        let mut out = Vec::new();
+        self.open_into(env, &keys, range, src.sealed, &mut out)?;
+        Ok(out)
     }
 
     /// CopyObject: the target gets the request's encryption or the destination bucket's

@@ -60,6 +60,18 @@ pub struct Opened {
     pub headers: HeaderMap,
 }
 
+/// The result of a read into a caller's buffer ([`crate::Engine::get_object_into`]): what
+/// [`Opened`] says beside the body.
+#[derive(Debug)]
+pub struct ReadInfo {
+    /// The plaintext range returned.
+    pub range: Range<u64>,
+    /// The whole object's plaintext length.
+    pub object_len: u64,
+    /// Response headers: encryption headers and `ETag`.
+    pub headers: HeaderMap,
+}
+
 /// The result of a write that stores no new sealed bytes of its own (a streaming PUT, whose
 /// bytes went to the caller's writer; CompleteMultipartUpload; a rewrap): the envelope to
 /// store, and the response headers.
