@@ -190,6 +190,15 @@ impl Output {
         }
     }
 
+    /// The file of a file output, which can seek (written atomically on commit); `None` for
+    /// standard output and devices.
+    pub fn seekable(&mut self) -> Option<&mut File> {
+        match self {
+            Output::File(f) => Some(f.file()),
+            _ => None,
+        }
+    }
+
     /// A buffered writer to the output. Its errors say what was being written (see
     /// [`WriteFailed`]), also when they come back through the engine.
     pub fn writer(&mut self) -> BufWriter<Box<dyn Write + Send + '_>> {

@@ -325,7 +325,7 @@ fn run(cli: &Cli) -> Result<()> {
         } => {
             let home = open()?;
             let h = sealed_file::encrypt(
-                &home.engine()?,
+                &home.file_engine()?,
                 &home.account(),
                 &flags.headers()?,
                 input.as_deref(),

@@ -2,25 +2,32 @@
 //! and sealed bytes in one file, so a file can travel without an object store.
 //!
 //! ```text
-//!  0      4     5        8                 12             12 + n
-//!  +------+-----+--------+-----------------+--------------+---------------------------+
-//!  |"S3SF"| ver | 0 0 0  | envelope len n  | envelope (n) | sealed bytes, to the end  |
-//!  |      | =1  |reserved| u32 big-endian  | (S3EV …)     | (the engine's sealed      |
-//!  |      |     |        |                 |              |  stream, part 0)          |
-//!  +------+-----+--------+-----------------+--------------+---------------------------+
+//!  0      4     5               8                 12             12 + n        12 + n + p
+//!  +------+-----+---------------+-----------------+--------------+-------------+-------------------+
+//!  |"S3SF"| ver | padding p     | envelope len n  | envelope (n) | p zero bytes| sealed bytes, to  |
+//!  |      |1, 2 | u24 BE        | u32 BE          | (S3EV …)     | (v2 only)   | the end (the      |
+//!  |      |     | (v1: 0 0 0)   |                 |              |             | engine's stream)  |
+//!  +------+-----+---------------+-----------------+--------------+-------------+-------------------+
 //! ```
 //!
 //! * The envelope is the engine's `ObjectEnvelope` of an object written to the pseudo bucket
 //!   [`FILE_BUCKET`] under key [`FILE_KEY`]; the sealed bytes are that object's sealed stream.
 //!   Both are authenticated by the engine (the envelope's HMAC, each chunk's GCM tag, the last
-//!   chunk flag), so nothing here needs its own MAC: the four header bytes are checked for their
-//!   exact values and anything else is refused.
-//! * `n` is at most [`MAX_ENVELOPE`]; the reserved bytes must be zero.
+//!   chunk flag), so nothing here needs its own MAC: the header bytes are checked for their
+//!   exact values, the padding for zeros, and anything else is refused.
+//! * `n` is at most [`MAX_ENVELOPE`]. Version 1 has no padding (bytes 5–7 are zero). Version 2
+//!   pads the envelope with `p` ≤ [`MAX_PADDING`] zero bytes, so that a file written to a seekable
+//!   output streams its sealed bytes straight to their place at [`DATA_OFFSET`] and writes the
+//!   envelope, known only at the end, in front of them: no spool, no second copy. A writer uses
+//!   version 1 when it spools (standard output) or the envelope does not fit before
+//!   [`DATA_OFFSET`].
 //! * The key material is whatever the mode keeps: a KMS blob from the keystore in `--home` for
 //!   SSE-S3 / SSE-KMS / DSSE-KMS (decrypting needs that keystore), or an SSE-C key verifier. An
 //!   SSE-C file is self-contained: its envelope MAC is keyed from the customer key, so it
 //!   decrypts in any home, a new empty one included, with the same key file alone
 //!   (`docs/FORMAT.md` §10).
+//! * The ETag in the envelope is opaque: a sealed file is no S3 object, and S3's MD5 ETag would
+//!   bound the encrypt at MD5's speed.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -36,8 +43,14 @@ use crate::store::REGION;
 
 /// The magic at the start of a sealed file.
 pub const MAGIC: [u8; 4] = *b"S3SF";
-/// The format version this build writes and reads.
+/// The unpadded format version (written when spooling; read).
 pub const VERSION: u8 = 1;
+/// The padded format version (written to seekable outputs; read).
+pub const VERSION_PADDED: u8 = 2;
+/// Where a padded file's sealed bytes start.
+pub const DATA_OFFSET: u64 = 4096;
+/// Most padding accepted.
+pub const MAX_PADDING: u32 = 64 * 1024;
 /// Bytes before the envelope.
 pub const HEADER_LEN: usize = 12;
 /// Largest envelope accepted.
@@ -53,18 +66,24 @@ pub fn file_bucket(account: &str) -> BucketPolicy {
     BucketPolicy::new(FILE_BUCKET, BucketKind::GeneralPurpose, account, REGION)
 }
 
-fn write_header(w: &mut dyn Write, envelope: &[u8]) -> Result<()> {
+/// The header, envelope and `padding` zero bytes: version 1 without padding, 2 with.
+fn header_bytes(envelope: &[u8], padding: u32) -> Result<Vec<u8>> {
     let n = u32::try_from(envelope.len())
         .ok()
         .filter(|&n| n <= MAX_ENVELOPE)
         .ok_or_else(|| CliError::Format("envelope too large".to_owned()))?;
-    let mut h = [0u8; HEADER_LEN];
-    h[..4].copy_from_slice(&MAGIC);
-    h[4] = VERSION;
-    h[8..].copy_from_slice(&n.to_be_bytes());
-    w.write_all(&h)
-        .and_then(|()| w.write_all(envelope))
-        .map_err(CliError::io("write output"))
+    let mut h = Vec::with_capacity(HEADER_LEN + envelope.len() + padding as usize);
+    h.extend_from_slice(&MAGIC);
+    if padding == 0 {
+        h.extend_from_slice(&[VERSION, 0, 0, 0]);
+    } else {
+        let p = padding.to_be_bytes();
+        h.extend_from_slice(&[VERSION_PADDED, p[1], p[2], p[3]]);
+    }
+    h.extend_from_slice(&n.to_be_bytes());
+    h.extend_from_slice(envelope);
+    h.resize(h.len() + padding as usize, 0);
+    Ok(h)
 }
 
 /// Reads the header and envelope of a sealed file; the reader is left at the sealed bytes.
@@ -84,16 +103,25 @@ pub fn read_header(r: &mut dyn Read) -> Result<Vec<u8>> {
             "sealed file truncated (header)".to_owned(),
         ));
     }
-    if h[4] != VERSION {
-        return Err(CliError::Format(format!(
-            "unsupported sealed file version {}",
-            h[4]
-        )));
-    }
-    if h[5..8] != [0, 0, 0] {
-        return Err(CliError::Format(
-            "sealed file: reserved header bytes are not zero".to_owned(),
-        ));
+    let padding = u32::from_be_bytes([0, h[5], h[6], h[7]]);
+    match h[4] {
+        VERSION if padding != 0 => {
+            return Err(CliError::Format(
+                "sealed file: reserved header bytes are not zero".to_owned(),
+            ));
+        }
+        VERSION => {}
+        VERSION_PADDED if padding > MAX_PADDING => {
+            return Err(CliError::Format(
+                "sealed file: padding too large".to_owned(),
+            ));
+        }
+        VERSION_PADDED => {}
+        v => {
+            return Err(CliError::Format(format!(
+                "unsupported sealed file version {v}"
+            )));
+        }
     }
     let n = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
     if n > MAX_ENVELOPE {
@@ -108,12 +136,26 @@ pub fn read_header(r: &mut dyn Read) -> Result<Vec<u8>> {
             "sealed file truncated (envelope)".to_owned(),
         ));
     }
+    let mut pad = vec![0u8; padding as usize];
+    let got = crate::fsio::read_full(r, &mut pad).map_err(CliError::io("read input"))?;
+    if got < pad.len() {
+        return Err(CliError::Format(
+            "sealed file truncated (padding)".to_owned(),
+        ));
+    }
+    if pad.iter().any(|&b| b != 0) {
+        return Err(CliError::Format(
+            "sealed file: padding bytes are not zero".to_owned(),
+        ));
+    }
     Ok(env)
 }
 
-/// Encrypts `input` into a sealed file at `output`. The sealed stream is spooled to a temporary
-/// file first (beside the output, or in the temp directory for standard output) because the
-/// envelope, written first, is only known at the end.
+/// Encrypts `input` into a sealed file at `output`. A file output gets the sealed stream
+/// straight at [`DATA_OFFSET`] and the envelope, known only at the end, in front of it
+/// (version 2). Standard output and devices cannot seek: there the sealed stream is spooled to a
+/// temporary file first and copied out after the envelope (version 1), as is a file whose
+/// envelope turns out too large for the space before [`DATA_OFFSET`].
 ///
 /// # Errors
 /// S3 errors from the engine (bad flags); I/O.
@@ -135,39 +177,66 @@ pub fn encrypt(
     let (reader, len) = open_input(input)?;
     let bar = bytes_bar(len, quiet, "encrypt");
     let reader = bar.wrap_read(reader);
-    let spool_dir = match output {
-        // Beside a regular (or new) output file only: not in /dev for `-o /dev/null`.
-        Some(p) if p.as_os_str() != "-" && std::fs::metadata(p).map_or(true, |m| m.is_file()) => p
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map(Path::to_path_buf),
-        _ => None,
-    };
-    let mut spool = match &spool_dir {
-        Some(d) => tempfile::tempfile_in(d),
-        None => tempfile::tempfile(),
-    }
-    .map_err(CliError::io("create a temporary file"))?;
-    let done = {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut spool);
-        let r = engine.put_object_stream(&req, reader, &mut w)?;
-        w.flush().map_err(CliError::io("write a temporary file"))?;
-        r
-    };
-    bar.finish_and_clear();
-    spool
-        .seek(SeekFrom::Start(0))
-        .map_err(CliError::io("read a temporary file"))?;
     let mut out = Output::open(output)?;
-    {
+    let done = if let Some(file) = out.seekable() {
+        let io = |e| CliError::io("write output")(e);
+        file.seek(SeekFrom::Start(DATA_OFFSET)).map_err(io)?;
+        let done = {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+            let r = engine.put_object_stream(&req, reader, &mut w)?;
+            w.flush().map_err(io)?;
+            r
+        };
+        let room = DATA_OFFSET as usize - HEADER_LEN;
+        if let Some(padding) = room
+            .checked_sub(done.envelope_bytes.len())
+            .filter(|&p| p > 0)
+        {
+            let padding = u32::try_from(padding).map_err(|_| CliError::Format("padding".into()))?;
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            file.write_all(&header_bytes(&done.envelope_bytes, padding)?)
+                .map_err(io)?;
+        } else {
+            unpad(file, &done.envelope_bytes)?;
+        }
+        done
+    } else {
+        let mut spool = tempfile::tempfile().map_err(CliError::io("create a temporary file"))?;
+        let done = {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut spool);
+            let r = engine.put_object_stream(&req, reader, &mut w)?;
+            w.flush().map_err(CliError::io("write a temporary file"))?;
+            r
+        };
+        spool
+            .seek(SeekFrom::Start(0))
+            .map_err(CliError::io("read a temporary file"))?;
         let mut w = out.writer();
-        write_header(&mut w, &done.envelope_bytes)?;
+        w.write_all(&header_bytes(&done.envelope_bytes, 0)?)
+            .map_err(CliError::io("write output"))?;
         std::io::copy(&mut spool, &mut w)
             .and_then(|_| w.flush())
             .map_err(CliError::io("write output"))?;
-    }
+        done
+    };
+    bar.finish_and_clear();
     out.commit()?;
     Ok(done.headers)
+}
+
+/// The rare file whose envelope does not fit before [`DATA_OFFSET`]: moves the sealed bytes
+/// through a spool to follow an unpadded (version 1) header.
+fn unpad(file: &mut std::fs::File, envelope: &[u8]) -> Result<()> {
+    let mut spool = tempfile::tempfile().map_err(CliError::io("create a temporary file"))?;
+    let io = |e| CliError::io("write output")(e);
+    file.seek(SeekFrom::Start(DATA_OFFSET)).map_err(io)?;
+    std::io::copy(file, &mut spool).map_err(io)?;
+    spool.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.set_len(0).map_err(io)?;
+    file.write_all(&header_bytes(envelope, 0)?).map_err(io)?;
+    std::io::copy(&mut spool, file).map_err(io)?;
+    Ok(())
 }
 
 /// Decrypts a sealed file, streaming: only authenticated chunks are released. A file output is

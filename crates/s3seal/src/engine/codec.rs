@@ -13,13 +13,11 @@
 //! the envelope, but the data can be neither read nor written. The refusal lives here, on every
 //! data path, not only in the policy checks above.
 
-use std::io::{Read, Write};
-
 use bytes::Bytes;
 use s3seal_dsse::{DsseKeys, DualOpener, DualSealer};
 use s3seal_gcm::{
-    ChunkOpener, ChunkSealer, ChunkSize, DataKey, Decryptor, Encryptor, Geometry, MultipartLayout,
-    PartNumber, PartOpener, PartSealer,
+    ChunkOpener, ChunkSealer, ChunkSize, DataKey, Geometry, MultipartLayout, PartNumber,
+    PartOpener, PartSealer,
 };
 
 use crate::envelope::Mode;
@@ -132,36 +130,6 @@ impl Codec {
             self.sealer(binding, part, chunk)?,
             data,
         )?)
-    }
-
-    /// A writer that seals what it is given as `part` into `out`.
-    pub(crate) fn encryptor<W: Write>(
-        &self,
-        out: W,
-        binding: &[u8],
-        part: PartNumber,
-        chunk: ChunkSize,
-    ) -> Result<Encryptor<W, Sealer>, EngineError> {
-        Ok(Encryptor::with_sealer(
-            out,
-            self.sealer(binding, part, chunk)?,
-        ))
-    }
-
-    /// A reader of the plaintext of one part whose header has been read; `body` yields the
-    /// sealed chunks after it. Only authenticated chunks are released.
-    pub(crate) fn decryptor<R: Read>(
-        &self,
-        body: R,
-        binding: &[u8],
-        part: PartNumber,
-        chunk: ChunkSize,
-        header: &[u8],
-    ) -> Result<Decryptor<R, Opener>, EngineError> {
-        Ok(Decryptor::with_opener(
-            body,
-            self.opener(binding, part, chunk, header)?,
-        ))
     }
 
     /// Seals `data` as `part` into `out`, which is resized to the sealed length (its capacity

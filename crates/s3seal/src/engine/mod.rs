@@ -25,6 +25,7 @@ mod codec;
 mod keys;
 mod multipart;
 mod object;
+mod pipe;
 mod read;
 mod rewrap;
 mod types;

@@ -15,7 +15,7 @@ use s3seal_policy::{
 };
 
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
-use super::object::{CountingReader, md5_etag, part_digest};
+use super::object::{CountingReader, part_digest};
 use super::upload::{PartRecord, UploadState};
 use super::{
     Committed, CompletedPart, Engine, ListedPart, Request, SealedPart, StoredObject, Upload,
@@ -178,7 +178,7 @@ impl Engine {
             })
         };
         // SSE-S3 parts' ETag is the MD5 of their data, hashed beside the sealing.
-        let (md5, sealed) = if md5_etag(env.mode) {
+        let (md5, sealed) = if self.md5_etag(env.mode) {
             let (m, s) = rayon::join(|| <[u8; 16]>::from(Md5::digest(data)), seal);
             (Some(m), s)
         } else {
@@ -223,15 +223,12 @@ impl Engine {
         };
         let mut reader = CountingReader {
             inner: body,
-            md5: md5_etag(env.mode).then(Md5::new),
+            md5: self.md5_etag(env.mode).then(Md5::new),
             count: 0,
             body_failed: false,
         };
-        let enc = up
-            .keys
-            .codec
-            .encryptor(&mut tap, &binding, part, env.chunk)?;
-        self.pump(&mut reader, enc)?;
+        let sealer = up.keys.codec.sealer(&binding, part, env.chunk)?;
+        self.pump(&mut reader, &sealer, &mut tap)?;
         if tap.header.len() != header_len {
             return Err(EngineError::LengthMismatch);
         }
@@ -335,7 +332,7 @@ impl Engine {
             return Err(EngineError::InvalidPart);
         }
         let digest = part_digest(&part.header);
-        let md5 = if md5_etag(up.env.mode) {
+        let md5 = if self.md5_etag(up.env.mode) {
             let mut m = [0u8; 16];
             hex::decode_to_slice(&part.etag, &mut m).map_err(|_| EngineError::InvalidPart)?;
             Some(m)
@@ -409,7 +406,7 @@ impl Engine {
         }
         let mut env = up.env;
         // S3: the MD5 of the parts' MD5s for SSE-S3 uploads; an opaque value otherwise.
-        let etag = if md5_etag(env.mode) {
+        let etag = if self.md5_etag(env.mode) {
             hex::encode(md5s.finalize())
         } else {
             opaque_etag()?

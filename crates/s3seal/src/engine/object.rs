@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use http::{HeaderMap, HeaderValue};
 use md5::{Digest, Md5};
+use rayon::prelude::*;
 use s3seal_gcm::{MultipartLayout, PartNumber};
 use s3seal_policy::{CustomerKey, Encryption, ReadOp, ReadRequest, WriteOp, resolve_read};
 use sha2::Sha256;
@@ -13,6 +14,7 @@ use zeroize::Zeroize;
 
 use super::codec::{geometry, resize_for_overwrite};
 use super::keys::{ObjectKeys, object_binding, parse_envelope};
+use super::pipe::WriteBehind;
 use super::{
     Committed, Engine, Opened, ReadInfo, Request, StoredObject, Written, opaque_etag,
     stored_encryption, to_usize,
@@ -58,6 +60,12 @@ pub(crate) fn md5_etag(mode: Mode) -> bool {
 }
 
 impl Engine {
+    /// Whether an object or part written in `mode` gets S3's MD5 ETag: [`md5_etag`], unless
+    /// [`super::EngineConfig::md5_etags`] is off.
+    pub(crate) fn md5_etag(&self, mode: Mode) -> bool {
+        self.config.md5_etags && md5_etag(mode)
+    }
+
     /// Opens plaintext `range` of a stored object whose sealed bytes are `sealed` into `out`,
     /// which is resized to the range's length (its capacity reused). On failure `out` is
     /// wiped and emptied.
@@ -114,7 +122,7 @@ impl Engine {
         };
         // S3's ETag of a single-PUT SSE-S3 object is the MD5 of its data: hash it on one thread
         // while the pool seals. Other modes need no second task (and no hop to a pool).
-        let (etag, sealed) = if md5_etag(env.mode) {
+        let (etag, sealed) = if self.md5_etag(env.mode) {
             rayon::join(|| Ok(hex::encode(Md5::digest(data))), seal)
         } else {
             (opaque_etag(), seal())
@@ -198,14 +206,12 @@ impl Engine {
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
         let mut reader = CountingReader {
             inner: body,
-            md5: md5_etag(env.mode).then(Md5::new),
+            md5: self.md5_etag(env.mode).then(Md5::new),
             count: 0,
             body_failed: false,
         };
-        let enc = keys
-            .codec
-            .encryptor(out, &binding, PartNumber::SINGLE, env.chunk)?;
-        self.pump(&mut reader, enc)?;
+        let sealer = keys.codec.sealer(&binding, PartNumber::SINGLE, env.chunk)?;
+        self.pump(&mut reader, &sealer, out)?;
         env.plaintext_len = reader.count;
         env.etag = match reader.md5.take() {
             Some(h) => hex::encode(h.finalize()),
@@ -337,42 +343,96 @@ impl Engine {
         let (env, keys, customer) = self.prepare_read(req, envelope, ReadOp::GetObject)?;
         let layout = layout(&env)?;
         let binding = object_binding(&env.bucket, &env.key, &env.object_id);
-        let header_len = to_usize(layout.geometry().header)?;
-        self.pool.install(|| -> Result<(), EngineError> {
-            for (i, &part) in layout.parts().iter().enumerate() {
-                let r = layout
-                    .part_sealed_range(i)
-                    .ok_or(EngineError::LengthMismatch)?;
-                let mut piece = (&mut sealed).take(r.end - r.start);
-                // Read the part's header first: it must be the one the manifest names.
-                let mut header = vec![0u8; header_len];
-                piece
-                    .read_exact(&mut header)
-                    .map_err(|_| EngineError::LengthMismatch)?;
-                if !header_matches(&env, i, &header) {
-                    return Err(EngineError::Integrity);
-                }
-                let mut dec = keys
-                    .codec
-                    .decryptor(&mut piece, &binding, part, env.chunk, &header)?;
-                let expected = layout
-                    .part_plaintext_len(i)
-                    .ok_or(EngineError::LengthMismatch)?;
-                match std::io::copy(&mut dec, &mut out) {
-                    Ok(n) if n == expected => {}
-                    Ok(_) => return Err(EngineError::LengthMismatch),
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+        let g = layout.geometry();
+        let (header_len, c, sc) = (
+            to_usize(g.header)?,
+            to_usize(g.chunk)?,
+            to_usize(g.sealed_chunk())?,
+        );
+        // Small objects get small buffers.
+        let all_chunks = to_usize(layout.sealed_len().div_ceil(g.sealed_chunk()))?;
+        let batch_chunks = (PUMP_BYTES / c).clamp(1, all_chunks.max(1));
+        let mut cur = vec![0u8; batch_chunks * sc];
+        let mut next = vec![0u8; batch_chunks * sc];
+        std::thread::scope(|scope| {
+            let wb = WriteBehind::start(scope, &mut out, batch_chunks * c);
+            let piped = (|| -> Result<bool, EngineError> {
+                for (i, &part) in layout.parts().iter().enumerate() {
+                    let r = layout
+                        .part_sealed_range(i)
+                        .ok_or(EngineError::LengthMismatch)?;
+                    // Read the part's header first: it must be the one the manifest names.
+                    let mut header = vec![0u8; header_len];
+                    sealed
+                        .read_exact(&mut header)
+                        .map_err(|_| EngineError::LengthMismatch)?;
+                    if !header_matches(&env, i, &header) {
                         return Err(EngineError::Integrity);
                     }
-                    Err(e) => return Err(e.into()),
+                    let opener = keys.codec.opener(&binding, part, env.chunk, &header)?;
+                    let body = to_usize(r.end - r.start)?
+                        .checked_sub(header_len)
+                        .ok_or(EngineError::LengthMismatch)?;
+                    let chunks = body.div_ceil(sc).max(1);
+                    let final_index =
+                        u32::try_from(chunks - 1).map_err(|_| EngineError::LengthMismatch)?;
+                    // Batch k is opened on the pool while the caller reads batch k + 1 and the
+                    // write-behind thread writes batch k − 1.
+                    let mut len = body.min(batch_chunks * sc);
+                    sealed
+                        .read_exact(&mut cur[..len])
+                        .map_err(|_| EngineError::LengthMismatch)?;
+                    let mut first = 0usize;
+                    loop {
+                        let Some(mut plain) = wb.buffer() else {
+                            return Ok(false);
+                        };
+                        let rest = body - (first * sc + len);
+                        let next_len = rest.min(batch_chunks * sc);
+                        let plain_len = s3seal_gcm::run_plaintext_len(g, len)
+                            .ok_or(EngineError::LengthMismatch)?;
+                        let index =
+                            u32::try_from(first).map_err(|_| EngineError::LengthMismatch)?;
+                        let (mut opening, mut read) = (None, None);
+                        self.pool.in_place_scope(|s| {
+                            s.spawn(|_| {
+                                opening = Some(s3seal_gcm::open_run_into(
+                                    &opener,
+                                    index,
+                                    final_index,
+                                    &cur[..len],
+                                    &mut plain[..plain_len],
+                                ));
+                            });
+                            read = Some(sealed.read_exact(&mut next[..next_len]));
+                        });
+                        opening.ok_or(EngineError::LengthMismatch)??;
+                        read.ok_or(EngineError::LengthMismatch)?
+                            .map_err(|_| EngineError::LengthMismatch)?;
+                        if !wb.send(plain, plain_len) {
+                            return Ok(false);
+                        }
+                        if next_len == 0 {
+                            break;
+                        }
+                        first += len / sc;
+                        std::mem::swap(&mut cur, &mut next);
+                        len = next_len;
+                    }
+                }
+                let mut extra = [0u8; 1];
+                if sealed.read(&mut extra)? != 0 {
+                    return Err(EngineError::LengthMismatch);
+                }
+                Ok(true)
+            })();
+            match (piped, wb.finish()) {
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                (Ok(true), Ok(())) => Ok(()),
+                (Ok(false), Ok(())) => {
+                    Err(std::io::Error::other("the output writer stopped").into())
                 }
             }
-            let mut extra = [0u8; 1];
-            if sealed.read(&mut extra)? != 0 {
-                return Err(EngineError::LengthMismatch);
-            }
-            out.flush()?;
-            Ok(())
         })?;
         self.headers(&env, customer.as_ref())
     }
@@ -424,38 +484,137 @@ impl Engine {
 const PUMP_BYTES: usize = 1 << 20;
 
 impl Engine {
-    /// Copies `reader` into `enc` and finishes it: the body is read on the caller's thread,
-    /// [`PUMP_BYTES`] at a time, and each batch is sealed (and its output written) on the
-    /// pool — so no pool thread ever waits for a slow client's body.
-    pub(super) fn pump<R: Read, W: Write + Send, S: s3seal_gcm::ChunkSealer + Send>(
+    /// Seals what `reader` yields as one part with `sealer`, writing the part to `out`.
+    ///
+    /// A three-stage pipeline over [`PUMP_BYTES`] batches: the caller's thread reads the body
+    /// (so no pool thread ever waits for a slow client); the pool seals batch k straight from
+    /// the read buffer while the caller reads batch k + 1; a write-behind thread writes batch
+    /// k − 1. Whether a batch's last chunk is the final one is only known once the next read
+    /// returns, so that one chunk is sealed after it, on the caller (a few microseconds). A
+    /// body shorter than one batch is sealed in place, with no thread.
+    pub(super) fn pump<R: Read, W: Write + Send, S: s3seal_gcm::ChunkSealer + Sync>(
         &self,
         reader: &mut CountingReader<R>,
-        enc: s3seal_gcm::Encryptor<W, S>,
+        sealer: &S,
+        mut out: W,
     ) -> Result<(), EngineError> {
-        // Batches as wide as the engine's pool (the caller's thread is not one of its threads).
-        let mut enc = enc.with_batch(self.threads());
-        let mut buf = zeroize::Zeroizing::new(vec![0u8; PUMP_BYTES]);
-        loop {
-            let mut n = 0;
-            while n < buf.len() {
-                match reader.read(&mut buf[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(reader.classify(e)),
+        let g = sealer.geometry();
+        let (c, t) = (to_usize(g.chunk)?, to_usize(g.overhead)?);
+        let batch = PUMP_BYTES.max(c) / c * c;
+        let sealed_batch = batch / c * (c + t);
+        let mut cur = zeroize::Zeroizing::new(vec![0u8; batch]);
+        out.write_all(sealer.header_bytes())?;
+        let n = fill(reader, &mut cur)?;
+        if n < batch {
+            let mut sealed = vec![0u8; sealed_batch.max(t)];
+            let len = self.run(n, || seal_run(sealer, 0, &cur[..n], true, &mut sealed))?;
+            out.write_all(&sealed[..len])?;
+            out.flush()?;
+            return Ok(());
+        }
+        let mut next = zeroize::Zeroizing::new(vec![0u8; batch]);
+        std::thread::scope(|scope| {
+            let wb = WriteBehind::start(scope, &mut out, sealed_batch);
+            let piped = (|| -> Result<bool, EngineError> {
+                let (mut n, mut first) = (n, 0u64);
+                loop {
+                    let Some(mut sealed) = wb.buffer() else {
+                        return Ok(false);
+                    };
+                    if n < batch {
+                        let len =
+                            self.run(n, || seal_run(sealer, first, &cur[..n], true, &mut sealed))?;
+                        return Ok(wb.send(sealed, len));
+                    }
+                    let (mut sealing, mut read) = (None, None);
+                    self.pool.in_place_scope(|s| {
+                        s.spawn(|_| {
+                            sealing = Some(seal_run(
+                                sealer,
+                                first,
+                                &cur[..batch - c],
+                                false,
+                                &mut sealed,
+                            ));
+                        });
+                        read = Some(fill(reader, &mut next));
+                    });
+                    let len = sealing.ok_or(EngineError::LengthMismatch)??;
+                    let got = read.ok_or(EngineError::LengthMismatch)??;
+                    let last = u32::try_from(first + (batch / c) as u64 - 1)
+                        .map_err(|_| EngineError::LengthMismatch)?;
+                    sealer.seal_chunk_once_to(
+                        last,
+                        got == 0,
+                        &cur[batch - c..],
+                        &mut sealed[len..len + c + t],
+                    )?;
+                    if !wb.send(sealed, len + c + t) {
+                        return Ok(false);
+                    }
+                    if got == 0 {
+                        return Ok(true);
+                    }
+                    std::mem::swap(&mut cur, &mut next);
+                    n = got;
+                    first += (batch / c) as u64;
+                }
+            })();
+            match (piped, wb.finish()) {
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                (Ok(true), Ok(())) => Ok(()),
+                (Ok(false), Ok(())) => {
+                    Err(std::io::Error::other("the output writer stopped").into())
                 }
             }
-            if n > 0 {
-                let batch = &buf[..n];
-                self.pool.install(|| enc.write_all(batch))?;
-            }
-            if n < buf.len() {
-                break;
-            }
-        }
-        self.pool.install(|| enc.finish())?;
-        Ok(())
+        })
     }
+}
+
+/// Seals `data` as chunks `first..` into `out`, chunks in parallel on the current pool, the
+/// last flagged final if `last_final` (an empty `data` is then one empty final chunk); returns
+/// the sealed length.
+fn seal_run<S: s3seal_gcm::ChunkSealer + Sync>(
+    sealer: &S,
+    first: u64,
+    data: &[u8],
+    last_final: bool,
+    out: &mut [u8],
+) -> Result<usize, EngineError> {
+    let g = sealer.geometry();
+    let (c, t) = (to_usize(g.chunk)?, to_usize(g.overhead)?);
+    let chunks = data.len().div_ceil(c).max(usize::from(last_final));
+    let len = data.len() + chunks * t;
+    let index = |i: usize| u32::try_from(first + i as u64).map_err(|_| EngineError::LengthMismatch);
+    let out = out.get_mut(..len).ok_or(EngineError::LengthMismatch)?;
+    if data.is_empty() {
+        if chunks == 1 {
+            sealer.seal_chunk_once_to(index(0)?, true, &[], out)?;
+        }
+        return Ok(len);
+    }
+    out.par_chunks_mut(c + t)
+        .zip(data.par_chunks(c))
+        .enumerate()
+        .try_for_each(|(i, (o, p))| {
+            let last = last_final && i + 1 == chunks;
+            Ok::<_, EngineError>(sealer.seal_chunk_once_to(index(i)?, last, p, o)?)
+        })?;
+    Ok(len)
+}
+
+/// Reads from `reader` until `buf` is full or the body ends; the bytes read.
+fn fill<R: Read>(reader: &mut CountingReader<R>, buf: &mut [u8]) -> Result<usize, EngineError> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(reader.classify(e)),
+        }
+    }
+    Ok(n)
 }
 
 pub(super) struct CountingReader<R> {
