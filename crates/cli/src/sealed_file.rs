@@ -187,7 +187,7 @@ pub fn encrypt(
             w.flush().map_err(io)?;
             r
         };
-        let room = DATA_OFFSET as usize - HEADER_LEN;
+        let room = usize::try_from(DATA_OFFSET).map_or(0, |d| d - HEADER_LEN);
         if let Some(padding) = room
             .checked_sub(done.envelope_bytes.len())
             .filter(|&p| p > 0)
