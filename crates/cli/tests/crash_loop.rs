@@ -12,7 +12,7 @@
 //! object key at once (exactly one whole version stays), objects sealed under keys created
 //! concurrently, some of those processes killed too.
 //!
-//! Environment: `S3SEAL_CRASH_LOOP_SECS` (the kill loop's budget, default 40 s),
+//! Environment: `S3SEAL_CRASH_LOOP_SECS` (the kill loop's budget, default 60 s),
 //! `S3SEAL_CRASH_LOOP_SEED` (default: from the clock; the seed is printed either way).
 #![expect(clippy::unwrap_used, reason = "tests panic on setup failures")]
 
@@ -309,7 +309,7 @@ fn kill_9_at_random_points_of_every_write() {
         std::env::var("S3SEAL_CRASH_LOOP_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(40),
+            .unwrap_or(60),
     );
     let mut rng = Rng::from_env("kill loop");
     let h = home_with_inputs();
