@@ -20,7 +20,8 @@ pub struct DsseKeys {
 }
 
 impl DsseKeys {
-    /// Two `GenerateDataKey` calls to `kms` under `key` and `context`: two independent data keys.
+    /// Two `GenerateDataKey` calls to `kms` under `key` and `context`: two independent data keys,
+    /// each checked with [`s3seal_kms::check_generated`] (one `Decrypt` each).
     /// Call the KMS directly (or through a cache partition per layer), never reuse one result
     /// for both layers; equal keys are refused.
     ///
@@ -34,6 +35,9 @@ impl DsseKeys {
     ) -> Result<Self, DsseError> {
         let inner = kms.generate_data_key(key, requester, context)?;
         let outer = kms.generate_data_key(key, requester, context)?;
+        // Nothing is sealed under a key whose blob does not hold it.
+        s3seal_kms::check_generated(kms, &inner, context)?;
+        s3seal_kms::check_generated(kms, &outer, context)?;
         Self::from_generated(inner, outer)
     }
 
@@ -87,6 +91,33 @@ impl DsseKeys {
             outer: outer.plaintext,
             record: record.clone(),
         })
+    }
+
+    /// [`DsseKeys::unwrap`] for keys that will seal new data (an upload's parts): the outer
+    /// layer's blob is decrypted a second time and the two answers must agree.
+    ///
+    /// # Security
+    /// An object's (or upload's) MAC is keyed by the inner key, so it authenticates only that
+    /// one. A wrong outer key from a faulty KMS is caught on reads by the chunks' outer tags,
+    /// but a write would seal new data under it that no one can open; a second, independent
+    /// answer is required before such a key is used. (A KMS that answers wrongly every time is
+    /// not caught: that would need a commitment to the outer key under the MAC, a format
+    /// change.)
+    ///
+    /// # Errors
+    /// As [`DsseKeys::unwrap`]; [`DsseError::Kms`] with
+    /// [`s3seal_kms::KmsError::InconsistentDataKey`] if the answers differ.
+    pub fn unwrap_for_writing(
+        kms: &dyn Kms,
+        record: &LayerRecord,
+        context: &EncryptionContext,
+    ) -> Result<Self, DsseError> {
+        let keys = Self::unwrap(kms, record, context)?;
+        let again = kms.decrypt(&record.outer.wrapped, context, Some(&record.outer.key_arn))?;
+        if !bool::from(again.plaintext.as_bytes().ct_eq(keys.outer.as_bytes())) {
+            return Err(s3seal_kms::KmsError::InconsistentDataKey.into());
+        }
+        Ok(keys)
     }
 
     /// Keys given directly (tests, or callers that manage wrapping themselves).

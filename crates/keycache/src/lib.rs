@@ -323,22 +323,34 @@ impl KeyCache {
 
     fn generate(&self, req: &DataKeyRequest) -> Result<(DataKey, Arc<KeyInfo>), KmsError> {
         bump(&self.n.generate);
-        match self
+        let g = self
             .kms
             .generate_data_key(req.key(), req.requester(), req.context())
-        {
-            Ok(g) => Ok((
-                g.plaintext,
-                Arc::new(KeyInfo {
-                    blob: g.ciphertext_blob,
-                    key_arn: g.key_arn,
-                }),
-            )),
-            Err(e) => {
-                bump(&self.n.errors);
-                Err(e)
-            }
-        }
+            .inspect_err(|_| bump(&self.n.errors))?;
+        // Nothing is sealed under a key whose blob does not hold it (`check_generated`); the
+        // check's Decrypt goes into the decrypt cache, so reading back needs no KMS call.
+        bump(&self.n.decrypt);
+        let d = s3seal_kms::check_generated(self.kms.as_ref(), &g, req.context())
+            .inspect_err(|_| bump(&self.n.errors))?;
+        let now = Instant::now();
+        let entry = Cached::Key(Arc::new(DecEntry {
+            key: d.plaintext,
+            key_arn: d.key_arn,
+            created: now,
+        }));
+        let ev = self.dec.insert(
+            DecryptKey::new(&g.ciphertext_blob, req.context()),
+            entry,
+            now,
+        );
+        self.n.evictions.fetch_add(ev, Ordering::Relaxed);
+        Ok((
+            g.plaintext,
+            Arc::new(KeyInfo {
+                blob: g.ciphertext_blob,
+                key_arn: g.key_arn,
+            }),
+        ))
     }
 
     fn enc_limits(&self, usage: Use) -> (Duration, u64, u64) {

@@ -65,6 +65,11 @@ pub enum KmsError {
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed")]
     Random,
+    /// `GenerateDataKey` answered with a blob that does not decrypt to the plaintext key (or
+    /// key ARN) it answered with (a faulty KMS or transport): the key is not used, nothing is
+    /// sealed under it. See [`crate::check_generated`].
+    #[error("the KMS returned a data key that its ciphertext blob does not hold")]
+    InconsistentDataKey,
     /// An error of one implementation that is not part of the trait's vocabulary, e.g. a
     /// [`KeystoreError`] of [`crate::LocalKms`] (unreadable or corrupt keystore, unusable root
     /// secret), or a transport error of a remote client that is not retryable. Callers that

@@ -24,6 +24,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use s3seal_gcm::DataKey;
+use subtle::ConstantTimeEq;
 
 use crate::context::EncryptionContext;
 use crate::error::KmsError;
@@ -184,6 +185,39 @@ impl KeyMetadata {
             _ => None,
         }
     }
+}
+
+/// Checks a `GenerateDataKey` answer before anything is sealed with it: `Decrypt` of its blob
+/// under `context`, asserting its key ARN, must give its plaintext key. A KMS answer is input
+/// from outside; a blob that does not hold its key would leave every object sealed under it
+/// unreadable, so a wrong answer fails the write instead. Costs one `Decrypt` per generated
+/// key (the key cache makes that once per cached key, and keeps the result for reads).
+///
+/// # Errors
+/// [`KmsError::InconsistentDataKey`] if the blob does not decrypt (`InvalidCiphertext`,
+/// `IncorrectKey`) or holds another key or key ARN; other errors of [`Kms::decrypt`] as they
+/// are (a retryable one means the key could not be checked: it is not used either).
+pub fn check_generated(
+    kms: &dyn Kms,
+    generated: &GeneratedDataKey,
+    context: &EncryptionContext,
+) -> Result<DecryptedDataKey, KmsError> {
+    let d = match kms.decrypt(
+        &generated.ciphertext_blob,
+        context,
+        Some(&generated.key_arn),
+    ) {
+        Ok(d) => d,
+        Err(KmsError::InvalidCiphertext | KmsError::IncorrectKey) => {
+            return Err(KmsError::InconsistentDataKey);
+        }
+        Err(e) => return Err(e),
+    };
+    let same_key = d.plaintext.as_bytes().ct_eq(generated.plaintext.as_bytes());
+    if !bool::from(same_key) || d.key_arn != generated.key_arn {
+        return Err(KmsError::InconsistentDataKey);
+    }
+    Ok(d)
 }
 
 /// A key management service, as S3 uses one.

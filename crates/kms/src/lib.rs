@@ -23,7 +23,7 @@ pub use key_id::{KeyIdError, KeyRef, KmsArn, check_account};
 pub use keystore::{ROOT_KEY_ENV, RootSecret, RootSecretSource};
 pub use kms::{
     AWS_S3_MANAGED_ALIAS, DecryptedDataKey, GeneratedDataKey, KeyMetadata, KeyState, Kms,
-    ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS,
+    ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS, check_generated,
 };
 pub use local::{LocalKms, LocalKmsConfig};
 pub use select::{CredentialSource, KmsKind, KmsSettings};

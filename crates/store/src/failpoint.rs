@@ -24,7 +24,13 @@ pub(crate) fn hit(name: &str) -> Result<(), StoreError> {
     let Ok(spec) = std::env::var(ENV) else {
         return Ok(());
     };
-    let (step, action) = spec.split_once(':').unwrap_or((spec.as_str(), "error"));
+    // Step names contain `:` themselves (`publish:data-synced`): the action is a known last
+    // component, else the whole spec is the step. (Splitting at the first `:` matched no step,
+    // so no failpoint ever fired.)
+    let (step, action) = match spec.rsplit_once(':') {
+        Some((step, action @ ("abort" | "error"))) => (step, action),
+        _ => (spec.as_str(), "error"),
+    };
     if step != name {
         return Ok(());
     }

@@ -209,7 +209,12 @@ impl Store {
             .and_then(|()| encode_pointer(&name, envelope))
             .and_then(|p| write_atomic(&dir, POINTER, &p, &format!("{rel}/{POINTER}")));
         if let Err(e) = written {
-            let _ = dir.remove_file(&name);
+            // Remove the new bytes only if the pointer does not name them: a failure after the
+            // rename (the directory's fsync) leaves them published, and removing them then
+            // would leave `current` naming nothing (neither version readable).
+            if !pointer_names(&dir, &name, &rel) {
+                let _ = dir.remove_file(&name);
+            }
             return Err(e);
         }
         remove_unreferenced(&dir, &name);
@@ -288,6 +293,15 @@ impl Store {
         }
         write_atomic(&dir, POINTER, &encode_pointer(&name, envelope)?, &what)
     }
+}
+
+/// Whether the object's pointer names data file `name` (false if it cannot be read).
+fn pointer_names(dir: &Dir, name: &str, rel: &str) -> bool {
+    read_bounded(dir, POINTER, MAX_POINTER, rel)
+        .ok()
+        .flatten()
+        .and_then(|raw| decode_pointer(&raw, rel).ok())
+        .is_some_and(|(current, _)| current == name)
 }
 
 /// Removes, under the object's lock, data files other than `current` and leftover temporary

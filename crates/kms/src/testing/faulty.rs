@@ -1,6 +1,8 @@
-//! [`FaultyKms`]: a [`Kms`] wrapper that injects latency, random retryable errors and outage
-//! windows, deterministically from a seed, and counts calls. For tests and benches (feature
-//! `testing`).
+//! [`FaultyKms`]: a [`Kms`] wrapper that injects latency, random retryable errors, timeouts
+//! (a call that hangs, then fails as a remote client's timeout does), wrong answers (a
+//! `GenerateDataKey` blob that does not hold its plaintext key, a `Decrypt` plaintext that is
+//! not the blob's key, a corrupted `ReEncrypt` blob) and outage windows, deterministically from
+//! a seed, and counts calls. For tests and benches (feature `testing`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +12,7 @@ use crate::context::EncryptionContext;
 use crate::error::KmsError;
 use crate::key_id::KeyRef;
 use crate::kms::{DecryptedDataKey, GeneratedDataKey, KeyMetadata, Kms, ReEncrypted, Requester};
+use s3seal_gcm::DataKey;
 
 /// What to inject.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,6 +22,17 @@ pub struct FaultConfig {
     /// Probability in `0.0..=1.0` that a call fails with [`KmsError::Throttled`] or
     /// [`KmsError::Unavailable`] (which one, by the same seeded draw).
     pub error_rate: f64,
+    /// Probability that a call hangs for [`FaultConfig::timeout`] and then fails with
+    /// [`KmsError::Unavailable`], as `AwsKms` reports a timed-out call. Drawn after
+    /// `error_rate` (from the same draw: the two add up).
+    pub timeout_rate: f64,
+    /// How long a timed-out call hangs.
+    pub timeout: Duration,
+    /// Probability that a call succeeds with a wrong answer: `GenerateDataKey` returns a blob
+    /// with one bit flipped, or the blob of another data key, or another plaintext key than
+    /// its blob holds; `Decrypt` returns another plaintext key; `ReEncrypt` a blob with one bit
+    /// flipped; `DescribeKey` answers truly. Drawn after `timeout_rate`.
+    pub wrong_rate: f64,
     /// Calls whose index (0-based, over all operations) falls in this range fail with
     /// [`KmsError::Unavailable`]: an outage.
     pub outage: Option<core::ops::Range<u64>>,
@@ -37,8 +51,12 @@ pub struct FaultStats {
     pub re_encrypt: u64,
     /// `describe_key` calls.
     pub describe: u64,
-    /// Calls that got an injected error.
+    /// Calls that got an injected error (including timeouts).
     pub injected: u64,
+    /// Of those, timeouts.
+    pub timeouts: u64,
+    /// Calls that got a wrong answer.
+    pub wrong: u64,
 }
 
 /// A fault-injecting, call-counting [`Kms`] wrapper.
@@ -52,6 +70,17 @@ pub struct FaultyKms {
     re_encrypt: AtomicU64,
     describe: AtomicU64,
     injected: AtomicU64,
+    timeouts: AtomicU64,
+    wrong: AtomicU64,
+}
+
+/// What one call gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// The inner KMS's answer.
+    Pass,
+    /// A wrong answer; the number picks which kind.
+    Wrong(u64),
 }
 
 /// SplitMix64: a good 64-bit mix of a counter, so draws need no lock.
@@ -75,6 +104,8 @@ impl FaultyKms {
             re_encrypt: AtomicU64::new(0),
             describe: AtomicU64::new(0),
             injected: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            wrong: AtomicU64::new(0),
         }
     }
 
@@ -93,10 +124,12 @@ impl FaultyKms {
             re_encrypt: self.re_encrypt.load(Ordering::Relaxed),
             describe: self.describe.load(Ordering::Relaxed),
             injected: self.injected.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            wrong: self.wrong.load(Ordering::Relaxed),
         }
     }
 
-    fn before(&self, counter: &AtomicU64) -> Result<(), KmsError> {
+    fn before(&self, counter: &AtomicU64) -> Result<Fate, KmsError> {
         counter.fetch_add(1, Ordering::Relaxed);
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
         if !self.cfg.latency.is_zero() {
@@ -120,8 +153,32 @@ impl FaultyKms {
                 KmsError::Unavailable
             });
         }
-        Ok(())
+        if u < self.cfg.error_rate + self.cfg.timeout_rate {
+            self.injected.fetch_add(1, Ordering::Relaxed);
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(self.cfg.timeout);
+            return Err(KmsError::Unavailable);
+        }
+        if u < self.cfg.error_rate + self.cfg.timeout_rate + self.cfg.wrong_rate {
+            return Ok(Fate::Wrong(splitmix(draw)));
+        }
+        Ok(Fate::Pass)
     }
+
+    fn wrong(&self) {
+        self.wrong.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// `blob` with bit `pick` (mod its length) flipped.
+fn flip_bit(mut blob: Vec<u8>, pick: u64) -> Vec<u8> {
+    if !blob.is_empty() {
+        let bits = blob.len() as u64 * 8;
+        let bit = pick % bits;
+        let i = usize::try_from(bit / 8).unwrap_or(0);
+        blob[i] ^= 1 << (bit % 8);
+    }
+    blob
 }
 
 impl Kms for FaultyKms {
@@ -131,8 +188,30 @@ impl Kms for FaultyKms {
         requester: &Requester,
         context: &EncryptionContext,
     ) -> Result<GeneratedDataKey, KmsError> {
-        self.before(&self.generate)?;
-        self.inner.generate_data_key(key, requester, context)
+        let fate = self.before(&self.generate)?;
+        let g = self.inner.generate_data_key(key, requester, context)?;
+        let Fate::Wrong(pick) = fate else {
+            return Ok(g);
+        };
+        self.wrong();
+        Ok(match pick % 3 {
+            0 => GeneratedDataKey {
+                ciphertext_blob: flip_bit(g.ciphertext_blob, pick >> 2),
+                ..g
+            },
+            // The blob of another data key, beside this one's plaintext.
+            1 => GeneratedDataKey {
+                ciphertext_blob: self
+                    .inner
+                    .generate_data_key(key, requester, context)?
+                    .ciphertext_blob,
+                ..g
+            },
+            _ => GeneratedDataKey {
+                plaintext: DataKey::generate().map_err(|_| KmsError::Random)?,
+                ..g
+            },
+        })
     }
 
     fn decrypt(
@@ -141,8 +220,16 @@ impl Kms for FaultyKms {
         context: &EncryptionContext,
         expected_key_arn: Option<&str>,
     ) -> Result<DecryptedDataKey, KmsError> {
-        self.before(&self.decrypt)?;
-        self.inner.decrypt(blob, context, expected_key_arn)
+        let fate = self.before(&self.decrypt)?;
+        let d = self.inner.decrypt(blob, context, expected_key_arn)?;
+        if fate == Fate::Pass {
+            return Ok(d);
+        }
+        self.wrong();
+        Ok(DecryptedDataKey {
+            plaintext: DataKey::generate().map_err(|_| KmsError::Random)?,
+            ..d
+        })
     }
 
     fn re_encrypt(
@@ -153,9 +240,18 @@ impl Kms for FaultyKms {
         requester: &Requester,
         dest_context: &EncryptionContext,
     ) -> Result<ReEncrypted, KmsError> {
-        self.before(&self.re_encrypt)?;
-        self.inner
-            .re_encrypt(blob, source_context, dest_key, requester, dest_context)
+        let fate = self.before(&self.re_encrypt)?;
+        let r = self
+            .inner
+            .re_encrypt(blob, source_context, dest_key, requester, dest_context)?;
+        let Fate::Wrong(pick) = fate else {
+            return Ok(r);
+        };
+        self.wrong();
+        Ok(ReEncrypted {
+            ciphertext_blob: flip_bit(r.ciphertext_blob, pick),
+            ..r
+        })
     }
 
     fn describe_key(&self, key: &KeyRef, requester: &Requester) -> Result<KeyMetadata, KmsError> {

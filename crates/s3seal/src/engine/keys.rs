@@ -300,7 +300,13 @@ impl Engine {
             Mode::DsseKms => {
                 let record = LayerRecord::from_bytes(&env.key_material)
                     .map_err(|_| EngineError::Integrity)?;
-                let keys = DsseKeys::unwrap(&*self.kms, &record, &env.context)?;
+                // An upload's keys seal its parts: the outer key, which the MAC does not
+                // cover, is checked with a second Decrypt (`unwrap_for_writing`).
+                let keys = if env.upload {
+                    DsseKeys::unwrap_for_writing(&*self.kms, &record, &env.context)?
+                } else {
+                    DsseKeys::unwrap(&*self.kms, &record, &env.context)?
+                };
                 ObjectKeys {
                     mac: Some(keys.inner_key().clone()),
                     codec: Codec::Dual(keys),

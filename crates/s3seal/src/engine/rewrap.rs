@@ -2,7 +2,7 @@
 //! re-encrypted in the KMS and the envelope rewritten under its MAC.
 
 use s3seal_dsse::LayerRecord;
-use s3seal_kms::KeyRef;
+use s3seal_kms::{KeyRef, KmsError};
 use s3seal_policy::{Encryption, WriteOp};
 
 use super::keys::parse_envelope;
@@ -19,7 +19,8 @@ impl Engine {
     /// # Errors
     /// [`EngineError::NotSupported`] for SSE-C and FSx objects, for a target that is not
     /// SSE-KMS (DSSE-KMS for DSSE objects), or a change of the bucket-key setting; policy and
-    /// KMS errors.
+    /// KMS errors; [`KmsError::InconsistentDataKey`] if the re-encrypted blob does not unwrap
+    /// to the object's data key (the new envelope does not open: nothing to store).
     pub fn rewrap(&self, req: &Request<'_>, envelope: &[u8]) -> Result<Committed, EngineError> {
         let mut env = parse_envelope(envelope, req.bucket, req.key)?;
         // Refused before the envelope is opened: an SSE-C envelope may need the customer key
@@ -92,9 +93,20 @@ impl Engine {
             }
         }
         env.seal_mac(keys.mac.as_ref())?;
+        let envelope_bytes = env.to_bytes()?;
+        // The KMS's answer is input from outside: the new envelope must open (its blobs unwrap
+        // to the object's data key, which its MAC checks) before it is handed back to replace
+        // the old one, or the object would be left unreadable.
+        match self.open_envelope(&env, &envelope_bytes, req.bucket, false, None) {
+            Ok(_) => {}
+            Err(EngineError::Kms(e)) if e.is_retryable() || e.is_key_state() => {
+                return Err(EngineError::Kms(e));
+            }
+            Err(_) => return Err(EngineError::Kms(KmsError::InconsistentDataKey)),
+        }
         Ok(Committed {
             headers: self.headers(&env, None)?,
-            envelope_bytes: env.to_bytes()?,
+            envelope_bytes,
             envelope: env,
         })
     }
