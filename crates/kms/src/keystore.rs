@@ -521,15 +521,21 @@ pub(crate) fn read_store(
     let meta = f.metadata().map_err(KmsError::io("stat keystore"))?;
     check_private(&meta)?;
     let stamp = FileStamp::of(&meta);
+    let too_large = || -> KmsError {
+        KeystoreError::Refused(
+            "keystore.json is larger than 16 MiB: not a keystore this build wrote",
+        )
+        .into()
+    };
+    if meta.len() > MAX_STORE_FILE {
+        return Err(too_large());
+    }
     let mut raw = Vec::new();
     f.take(MAX_STORE_FILE + 1)
         .read_to_end(&mut raw)
         .map_err(KmsError::io("read keystore"))?;
     if raw.len() as u64 > MAX_STORE_FILE {
-        return Err(KeystoreError::Refused(
-            "keystore.json is larger than 16 MiB: not a keystore this build wrote",
-        )
-        .into());
+        return Err(too_large());
     }
     let nl = raw
         .iter()

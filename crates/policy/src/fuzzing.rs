@@ -82,7 +82,12 @@ impl<'a> Arbitrary<'a> for BucketEncryption {
 
 impl<'a> Arbitrary<'a> for BucketPolicy {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        let kind: BucketKind = u.arbitrary()?;
+        // Mostly general purpose buckets, the kind that allows every mode.
+        let kind = if u.ratio(3u8, 4)? {
+            BucketKind::GeneralPurpose
+        } else {
+            u.arbitrary()?
+        };
         let name = match kind {
             BucketKind::Directory => text(u, &["fuzz--use1-az4--x-s3"])?,
             BucketKind::FsxAccessPoint => {
@@ -93,8 +98,16 @@ impl<'a> Arbitrary<'a> for BucketPolicy {
         let owner = text(u, &["111122223333"])?;
         let region = text(u, &["us-east-1"])?;
         let mut b = BucketPolicy::new(&name, kind, &owner, &region);
-        b.encryption = u.arbitrary()?;
-        b.directory_kms_key = key_ref(u)?;
+        b.encryption = if u.ratio(1u8, 3)? {
+            Some(u.arbitrary()?)
+        } else {
+            None
+        };
+        b.directory_kms_key = if kind == BucketKind::Directory {
+            key_ref(u)?
+        } else {
+            None
+        };
         Ok(b)
     }
 }
