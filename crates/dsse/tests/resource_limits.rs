@@ -13,7 +13,7 @@ mod support {
 }
 
 use s3seal_dsse::{LayerKey, LayerRecord, RecordError};
-use support::count_alloc::largest_allocation;
+use support::count_alloc::{exclusive, largest_allocation};
 
 fn record() -> Vec<u8> {
     let arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -36,6 +36,7 @@ const ARN_LEN_AT: usize = 7;
 
 #[test]
 fn length_fields_at_their_maximum_are_refused_without_allocating_them() {
+    let _serial = exclusive();
     let good = record();
     let arn_len = usize::from(u16::from_be_bytes([good[ARN_LEN_AT], good[ARN_LEN_AT + 1]]));
     let blob_len_at = ARN_LEN_AT + 2 + arn_len;
@@ -62,6 +63,7 @@ fn length_fields_at_their_maximum_are_refused_without_allocating_them() {
 
 #[test]
 fn a_huge_input_is_refused_after_the_record_without_copying_it() {
+    let _serial = exclusive();
     let mut huge = record();
     huge.resize(huge.len() + (64 << 20), 0);
     let (r, largest) = largest_allocation(|| LayerRecord::from_bytes(&huge));

@@ -29,7 +29,7 @@ use s3seal_gcm::{
     ChunkSize, DataKey, Decryptor, Error, FormatError, HEADER_LEN, Header, MultipartLayout,
     PartNumber, open_part, plan_range, seal_part, sealed_len,
 };
-use support::count_alloc::{MIB, largest_allocation};
+use support::count_alloc::{MIB, exclusive, largest_allocation};
 
 const BINDING: &[u8] = b"arn:aws:s3:::bucket/key";
 
@@ -39,6 +39,7 @@ fn key() -> DataKey {
 
 #[test]
 fn chunk_size_exponent_outside_12_to_22_is_refused_before_any_allocation() {
+    let _serial = exclusive();
     let sealed = seal_part(&key(), BINDING, PartNumber::SINGLE, ChunkSize::MIN, b"x").unwrap();
     for clog in [0u8, 11, 23, 31, 63, 64, 200, 255] {
         let mut hostile = sealed.to_vec();
@@ -55,6 +56,7 @@ fn chunk_size_exponent_outside_12_to_22_is_refused_before_any_allocation() {
 
 #[test]
 fn max_chunk_exponent_on_a_forged_header_fails_the_commitment_before_allocating() {
+    let _serial = exclusive();
     // A 4 KiB-chunk part whose header is rewritten to claim 4 MiB chunks (clog = 22): the
     // commitment covers the chunk size, so it fails before any chunk buffer exists.
     let sealed = seal_part(&key(), BINDING, PartNumber::SINGLE, ChunkSize::MIN, b"x").unwrap();
@@ -73,6 +75,7 @@ fn max_chunk_exponent_on_a_forged_header_fails_the_commitment_before_allocating(
 
 #[test]
 fn part_number_field_above_10000_is_refused() {
+    let _serial = exclusive();
     let sealed = seal_part(&key(), BINDING, PartNumber::SINGLE, ChunkSize::MIN, b"x").unwrap();
     let mut hostile = sealed.to_vec();
     hostile[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
@@ -83,6 +86,7 @@ fn part_number_field_above_10000_is_refused() {
 
 #[test]
 fn decryptor_on_4_mib_chunks_allocates_with_the_bytes_present() {
+    let _serial = exclusive();
     // A genuine part with the largest chunk size and a 1-byte body, then that body cut to 1
     // byte of its chunk: the decryptor must not reserve a batch of 4 MiB chunks for it.
     let sealed = seal_part(&key(), BINDING, PartNumber::SINGLE, ChunkSize::MAX, b"x").unwrap();
@@ -116,6 +120,7 @@ fn decryptor_on_4_mib_chunks_allocates_with_the_bytes_present() {
 
 #[test]
 fn huge_lengths_and_part_counts_are_arithmetic_only() {
+    let _serial = exclusive();
     let (r, largest) = largest_allocation(|| {
         (
             sealed_len(u64::MAX, ChunkSize::MIN),

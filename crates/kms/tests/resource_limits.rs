@@ -17,7 +17,7 @@ use std::fs;
 use std::path::Path;
 
 use s3seal_kms::{EncryptionContext, KeyRef, KeystoreError, Kms, KmsError, LocalKms};
-use support::count_alloc::{MIB, largest_allocation};
+use support::count_alloc::{MIB, exclusive, largest_allocation};
 
 fn ctx() -> EncryptionContext {
     EncryptionContext::for_object("bkt", "obj")
@@ -31,6 +31,7 @@ fn keystore(dir: &Path) -> (LocalKms, KeyRef) {
 
 #[test]
 fn a_ciphertext_blob_of_any_other_length_is_refused_without_copying_it() {
+    let _serial = exclusive();
     let d = tempfile::tempdir().unwrap();
     let (kms, key) = keystore(d.path());
     let g = kms
@@ -47,6 +48,7 @@ fn a_ciphertext_blob_of_any_other_length_is_refused_without_copying_it() {
 
 #[test]
 fn a_keystore_file_over_16_mib_is_refused_before_it_is_read() {
+    let _serial = exclusive();
     let d = tempfile::tempdir().unwrap();
     drop(keystore(d.path()));
     let f = fs::OpenOptions::new()
@@ -68,6 +70,7 @@ fn a_keystore_file_over_16_mib_is_refused_before_it_is_read() {
 
 #[test]
 fn huge_root_secret_and_generation_files_are_read_only_to_4096_bytes() {
+    let _serial = exclusive();
     let d = tempfile::tempdir().unwrap();
     drop(keystore(d.path()));
     for name in ["root.key", "keystore.generation"] {
@@ -90,6 +93,7 @@ fn huge_root_secret_and_generation_files_are_read_only_to_4096_bytes() {
 
 #[test]
 fn encryption_context_json_nesting_and_size_are_errors_not_aborts() {
+    let _serial = exclusive();
     let deep = "[".repeat(1 << 20);
     let (r, largest) = largest_allocation(|| EncryptionContext::from_json(&deep));
     assert!(r.is_err());

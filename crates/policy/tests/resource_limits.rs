@@ -20,12 +20,13 @@ use http::{HeaderMap, HeaderValue};
 use s3seal_policy::config::MAX_CONFIG_XML_LEN;
 use s3seal_policy::context::{MAX_CONTEXT_HEADER_LEN, parse_context_header};
 use s3seal_policy::{AliasPolicy, PolicyError, SseHeaders, parse_bucket_encryption};
-use support::count_alloc::{MIB, largest_allocation};
+use support::count_alloc::{MIB, exclusive, largest_allocation};
 
 const KIB: usize = 1 << 10;
 
 #[test]
 fn bucket_encryption_xml_over_16_kib_is_refused_before_parsing() {
+    let _serial = exclusive();
     let huge = vec![b'<'; 64 * MIB];
     let (r, largest) = largest_allocation(|| parse_bucket_encryption(&huge, AliasPolicy::Warn));
     assert_eq!(r.unwrap_err(), PolicyError::XmlTooLarge);
@@ -37,9 +38,11 @@ fn bucket_encryption_xml_over_16_kib_is_refused_before_parsing() {
 
 #[test]
 fn deeply_nested_xml_within_16_kib_is_malformed_not_a_stack_overflow() {
-    let depth = MAX_CONFIG_XML_LEN / 8;
+    let _serial = exclusive();
+    let depth = MAX_CONFIG_XML_LEN / 7;
     let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
-    let xml = &xml.as_bytes()[..MAX_CONFIG_XML_LEN];
+    let xml = xml.as_bytes();
+    assert!(xml.len() <= MAX_CONFIG_XML_LEN);
     let (r, largest) = largest_allocation(|| parse_bucket_encryption(xml, AliasPolicy::Warn));
     assert!(matches!(r, Err(PolicyError::MalformedXml(_))), "{r:?}");
     assert!(largest < 256 * KIB, "{largest} bytes");
@@ -47,6 +50,7 @@ fn deeply_nested_xml_within_16_kib_is_malformed_not_a_stack_overflow() {
 
 #[test]
 fn context_header_over_16_kib_is_refused_before_decoding() {
+    let _serial = exclusive();
     let json = format!("{{\"k\":\"{}\"}}", "v".repeat(MIB));
     let value = STANDARD.encode(json);
     let (r, largest) = largest_allocation(|| parse_context_header(&value));
@@ -66,6 +70,7 @@ fn context_header_over_16_kib_is_refused_before_decoding() {
 
 #[test]
 fn sse_c_key_and_md5_headers_of_any_length_are_decoded_into_fixed_buffers() {
+    let _serial = exclusive();
     let key = [7u8; 32];
     let md5 = STANDARD.encode(md5_of(&key));
     for (k, m) in [

@@ -26,7 +26,7 @@ use s3seal::{
     ObjectEnvelope, Request, StoredObject, parse_range,
 };
 use s3seal_kms::{EncryptionContext, LocalKms};
-use support::count_alloc::{MIB, largest_allocation};
+use support::count_alloc::{MIB, exclusive, largest_allocation};
 
 const KIB: usize = 1 << 10;
 
@@ -107,6 +107,7 @@ const PART_COUNT_AT: usize = PLAINTEXT_LEN_AT + 8;
 
 #[test]
 fn envelope_length_and_count_fields_at_their_maximum_are_errors_without_allocating_them() {
+    let _serial = exclusive();
     let good = plain_envelope();
     assert!(ObjectEnvelope::from_bytes(&good).is_ok());
     // `Some(e)`: the bound check itself answers; `None`: refused further on (the claimed
@@ -154,6 +155,7 @@ fn envelope_length_and_count_fields_at_their_maximum_are_errors_without_allocati
 
 #[test]
 fn a_terabyte_plaintext_length_in_a_stored_envelope_is_refused_before_any_buffer() {
+    let _serial = exclusive();
     let w = world(ChunkSize::MAX);
     let put = w.engine.put_object(&w.req(), b"x").unwrap();
     for claimed in [1u64 << 40, 5 << 30, u64::MAX] {
@@ -183,6 +185,7 @@ fn a_terabyte_plaintext_length_in_a_stored_envelope_is_refused_before_any_buffer
 
 #[test]
 fn streamed_get_under_4_mib_chunks_allocates_with_the_bytes_present() {
+    let _serial = exclusive();
     let w = world(ChunkSize::MAX);
     let put = w.engine.put_object(&w.req(), b"x").unwrap();
     let mut out = Vec::new();
@@ -215,6 +218,7 @@ fn streamed_get_under_4_mib_chunks_allocates_with_the_bytes_present() {
 
 #[test]
 fn upload_state_lengths_and_part_counts_are_refused_without_allocating_them() {
+    let _serial = exclusive();
     let w = world(ChunkSize::MIN);
     let up = w.engine.create_multipart_upload(&w.req()).unwrap();
     let good = up.state.clone();
@@ -249,6 +253,7 @@ fn upload_state_lengths_and_part_counts_are_refused_without_allocating_them() {
 
 #[test]
 fn ranges_with_huge_or_malformed_bounds_are_clamped_or_refused() {
+    let _serial = exclusive();
     // S3 semantics: a last-byte-pos past the end is clamped; a first-byte-pos past it is 416.
     assert_eq!(
         parse_range("bytes=0-18446744073709551615", 10).unwrap(),

@@ -1,8 +1,8 @@
 //! A counting global allocator for the resource-limit tests: it hands every call to the system
 //! allocator unchanged and records the largest single allocation (or reallocation) requested,
 //! so a test can assert that a hostile input made no allocation above a stated bound — before
-//! the allocation could fail or abort. Tests that measure take one lock, so they do not see
-//! each other's allocations.
+//! the allocation could fail or abort. Every test of a binary that measures holds
+//! [`exclusive`] for its whole body, so no test's allocations are counted in another's.
 #![allow(dead_code, reason = "each test binary uses part of it")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -46,12 +46,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Runs `f` and returns its result with the largest single allocation made meanwhile (by any
-/// thread: measuring tests run one at a time).
-pub fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let _one_at_a_time = MEASURING
+/// Held by each test of the binary for its whole body: tests run one at a time.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `f` and returns its result with the largest single allocation made meanwhile (by any
+/// thread; call it while holding [`exclusive`]).
+pub fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
     LARGEST.store(0, Ordering::SeqCst);
     let t = f();
     (t, LARGEST.load(Ordering::SeqCst))
