@@ -6,7 +6,11 @@
 //! * a sealed file whose envelope length field claims 4 GiB, or 256 KiB (the largest accepted)
 //!   with nothing after it: a clear error after at most 256 KiB.
 #![cfg(unix)]
-#![expect(clippy::unwrap_used, reason = "tests panic on setup failures")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,11 @@
 //! keystore would: each stored envelope's wrapped key unwrapped by the home's `LocalKms`.
 //! Also: the secret-bearing files are created 0600, and a key file readable by others is
 //! refused with a message that says `chmod 600`.
-#![expect(clippy::unwrap_used, reason = "tests panic on setup failures")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,11 @@
 //! ≤ 2048, `blob_len` ≤ 6144, u16 on the wire) are checked against the bytes present before
 //! anything is copied, so a record claiming more is a clear error and no input allocates more
 //! than the record's own bytes. Measured with a counting allocator (`support/count_alloc.rs`).
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 #[allow(
     unsafe_code,

@@ -12,8 +12,11 @@
 //!   the batch's plaintext of what was read;
 //! * sizes (plaintext lengths, part counts) in layouts are arithmetic only: u64::MAX lengths
 //!   and 10,000 parts of 5 GiB are planned without allocating per byte.
-#![expect(clippy::unwrap_used, reason = "tests")]
-#![allow(clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 #[allow(
     unsafe_code,

@@ -3,7 +3,11 @@
 //! generation files (at most 4096 bytes read), and encryption-context JSON (proportional to
 //! the text, nesting refused past serde_json's depth limit). Each hostile input is a clear
 //! error; the largest allocation is measured with a counting allocator.
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 #[allow(
     unsafe_code,

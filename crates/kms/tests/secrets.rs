@@ -1,7 +1,11 @@
 //! Secrets of the KMS crate (issue #18, item 7): no secret type's `Debug` prints key bytes, and
 //! the keystore's secret-bearing files are created 0600 and refused, with an error that says
 //! what to do, once group or others may read them.
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 use std::fs;
 use std::path::Path;

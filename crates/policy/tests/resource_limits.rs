@@ -4,7 +4,11 @@
 //! and the SSE-C key and key-MD5 headers (decoded into fixed 33- and 17-byte buffers). Each
 //! hostile input is a clear error; the largest allocation is measured with a counting
 //! allocator (`support/count_alloc.rs`).
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests panic on failure"
+)]
 
 #[allow(
     unsafe_code,
