@@ -17,6 +17,14 @@ mod progress;
 mod sealed_file;
 mod store;
 
+// The `fuzzing` feature of the s3seal crate (a deterministic random source: predictable keys)
+// is for fuzz harnesses only: a release build of this binary with it, however it was enabled,
+// does not compile.
+const _: () = assert!(
+    !s3seal::FUZZING_BUILD || cfg!(debug_assertions),
+    "the `fuzzing` feature of s3seal makes keys predictable: refusing a release build of this binary with it"
+);
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -98,15 +98,43 @@ struct PartFeed {
     error: Option<CliError>,
 }
 
+/// First allocation of a part buffer; it then doubles with the bytes actually read.
+const PART_BUF_START: usize = 64 << 10;
+
+/// Reads up to `limit` bytes (one part). The buffer grows with what the input holds —
+/// doubling, never past `limit` — so `--part-size 5GiB` on a 1-byte input allocates 64 KiB,
+/// not 5 GiB; a full part ends with a buffer of exactly `limit`. A buffer outgrown is wiped
+/// before it is freed (it held plaintext).
+fn read_part(r: &mut dyn Read, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf: Vec<u8> = Vec::new();
+    while buf.len() < limit {
+        if buf.len() == buf.capacity() {
+            let grow = buf.len().max(PART_BUF_START).min(limit - buf.len());
+            let mut bigger = Vec::with_capacity(buf.len() + grow);
+            bigger.extend_from_slice(&buf);
+            zeroize::Zeroize::zeroize(&mut buf);
+            buf = bigger;
+        }
+        let start = buf.len();
+        let spare = buf.capacity().min(limit) - start;
+        buf.resize(start + spare, 0);
+        let n = read_full(r, &mut buf[start..])?;
+        buf.truncate(start + n);
+        if n < spare {
+            break;
+        }
+    }
+    Ok(buf)
+}
+
 /// Reads the next part under the lock; `None` when the input is used up.
 fn next_part(feed: &Mutex<PartFeed>, part_size: usize) -> Result<Option<(u32, Vec<u8>)>> {
     let mut g = feed.lock().unwrap_or_else(PoisonError::into_inner);
     if g.done {
         return Ok(None);
     }
-    let mut buf = vec![0u8; part_size];
-    let got = match read_full(&mut g.reader, &mut buf) {
-        Ok(n) => n,
+    let buf = match read_part(&mut g.reader, part_size) {
+        Ok(b) => b,
         Err(e) => {
             g.done = true;
             return Err(CliError::Io {
@@ -115,6 +143,7 @@ fn next_part(feed: &Mutex<PartFeed>, part_size: usize) -> Result<Option<(u32, Ve
             });
         }
     };
+    let got = buf.len();
     if got == 0 && g.next > 1 {
         g.done = true;
         return Ok(None);
@@ -122,7 +151,6 @@ fn next_part(feed: &Mutex<PartFeed>, part_size: usize) -> Result<Option<(u32, Ve
     if got < part_size {
         g.done = true;
     }
-    buf.truncate(got);
     let n = g.next;
     if n > MAX_PARTS {
         g.done = true;

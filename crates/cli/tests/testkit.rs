@@ -19,7 +19,7 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 /// A copy of `testkit/home` (decrypting may write the keystore's lock and generation record),
-/// its root secret 0600 as the keystore demands.
+/// its root secret and keystore file 0600 as the keystore demands.
 fn copy_home(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for entry in std::fs::read_dir(src).unwrap() {
@@ -29,8 +29,9 @@ fn copy_home(src: &Path, dst: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dst.join("root.key"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
+        for f in ["root.key", "keystore.json"] {
+            std::fs::set_permissions(dst.join(f), std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
     }
 }
 

@@ -7,6 +7,14 @@ use clap::Parser;
 use s3seal_gateway::HomeOptions;
 use s3seal_gateway::cli::{ServeArgs, run};
 
+// The `fuzzing` feature of the s3seal crate (a deterministic random source: predictable keys)
+// is for fuzz harnesses only: a release build of this binary with it, however it was enabled,
+// does not compile.
+const _: () = assert!(
+    !s3seal::FUZZING_BUILD || cfg!(debug_assertions),
+    "the `fuzzing` feature of s3seal makes keys predictable: refusing a release build of this binary with it"
+);
+
 /// An S3 endpoint that encrypts every object the way S3 server-side encryption does.
 #[derive(Debug, Parser)]
 #[command(name = "s3seal-gateway", version)]

@@ -22,7 +22,7 @@ impl DataKey {
     /// [`Error::Random`] if the OS generator fails.
     pub fn generate() -> Result<Self, Error> {
         let mut k = DataKey([0; 32]);
-        getrandom::fill(&mut k.0).map_err(|_| Error::Random)?;
+        fill_random(&mut k.0)?;
         Ok(k)
     }
 
@@ -53,11 +53,20 @@ impl core::fmt::Debug for DataKey {
     }
 }
 
-/// Fills `buf` from the operating system's random number generator.
+/// Fills `buf` from the operating system's random number generator: the one source every
+/// random value of s3seal is drawn from (data keys, salts, nonces, object ids, KMS key
+/// material).
+///
+/// With the `fuzzing` feature, after [`crate::fuzzing::deterministic_rng`] the bytes come from
+/// that seeded generator instead (process-wide), so a fuzz campaign is reproducible.
 ///
 /// # Errors
 /// [`Error::Random`] if the OS generator fails.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
+    #[cfg(feature = "fuzzing")]
+    if crate::fuzzing::fill(buf)? {
+        return Ok(());
+    }
     getrandom::fill(buf).map_err(|_| Error::Random)
 }
 

@@ -9,6 +9,8 @@ mod buffer;
 mod chunk;
 mod error;
 mod format;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod kdf;
 mod key;
 mod layout;

@@ -20,6 +20,8 @@ use crate::run::{open_run_into, run_plaintext_len};
 
 /// Most chunks one batch may hold (bounds memory whatever the caller asks).
 const MAX_BATCH: usize = 1024;
+/// The decryptor's first read buffer; it doubles with the bytes read, up to one batch.
+const INPUT_STEP: usize = 64 << 10;
 
 fn default_batch() -> usize {
     rayon::current_num_threads().clamp(1, MAX_BATCH)
@@ -202,7 +204,8 @@ enum State {
 pub struct Decryptor<R: Read, O: ChunkOpener = PartOpener> {
     opener: O,
     inner: R,
-    /// Sealed bytes read but not yet opened (at most one batch plus one look-ahead byte).
+    /// Sealed bytes read but not yet opened (at most one batch plus one look-ahead byte; grown
+    /// with the bytes read, not reserved up front).
     input: Vec<u8>,
     /// Authenticated plaintext not yet returned, from `pos`.
     output: Vec<u8>,
@@ -269,9 +272,20 @@ impl<R: Read, O: ChunkOpener> Decryptor<R, O> {
         let sc = to_usize(self.opener.geometry().sealed_chunk())?;
         let want = self.batch * sc + 1; // one look-ahead byte tells whether more follows
         let have = self.input.len();
-        self.input.resize(want, 0);
-        let got = read_full(&mut self.inner, &mut self.input[have..])?;
-        self.input.truncate(have + got);
+        // The buffer grows with the bytes the reader actually gives, doubling from 64 KiB and
+        // never past `want`: a 1-byte body under 4 MiB chunks allocates 64 KiB, not a batch.
+        let mut len = have;
+        while len < want {
+            let step = len.max(INPUT_STEP).min(want - len);
+            self.input.reserve_exact(step);
+            self.input.resize(len + step, 0);
+            let got = read_full(&mut self.inner, &mut self.input[len..])?;
+            len += got;
+            self.input.truncate(len);
+            if got < step {
+                break;
+            }
+        }
         let more = self.input.len() == want;
         let body_len = if more { want - 1 } else { self.input.len() };
         if body_len == 0 {

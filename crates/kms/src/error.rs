@@ -146,6 +146,10 @@ pub enum KeystoreError {
     /// the one it was written with).
     #[error("keystore is corrupt: {0}")]
     Corrupt(&'static str),
+    /// `keystore.json` has a permission for group or others (it is created 0600 and holds the
+    /// wrapped master keys), or is larger than any keystore this build writes.
+    #[error("keystore file refused: {0}")]
+    Refused(&'static str),
     /// The root secret is missing, malformed, or refused (all-zero), or `root.key` is not a
     /// regular file.
     #[error("keystore root secret unusable: {0}")]

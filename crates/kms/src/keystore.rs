@@ -5,8 +5,8 @@
 //! | file | what |
 //! |---|---|
 //! | `root.key` | the root secret (unless it comes from the environment), 0600 |
-//! | `keystore.json` | the keys and aliases, MACed (below) |
-//! | `keystore.generation` | the newest keystore generation written, MACed (below) |
+//! | `keystore.json` | the keys and aliases, MACed (below), 0600; refused if group or others have any permission, or if larger than 16 MiB |
+//! | `keystore.generation` | the newest keystore generation written, MACed (below), 0600 |
 //! | `keystore.lock` | empty; its `flock` serializes opening and changes |
 //! | `.keystore.json.tmp-PID-RANDOM` | a write in progress (or a dead writer's leftover) |
 //!
@@ -96,6 +96,28 @@ const GENERATION_MAGIC: &str = "S3SEAL-KEYSTORE-GENERATION 1";
 /// More than any well-formed `root.key` (64 hex digits or 44 base64 characters, plus
 /// whitespace) or `keystore.generation`: reading stops here.
 const SMALL_FILE_LIMIT: u64 = 4096;
+
+/// Largest `keystore.json` read (16 MiB, tens of thousands of keys): reading stops one byte
+/// past it, before the MAC is checked, so a huge or endless file is refused, not loaded.
+pub(crate) const MAX_STORE_FILE: u64 = 16 << 20;
+
+/// Refuses a keystore file with any permission for group or others: the keystore holds the
+/// wrapped master keys, and is created 0600.
+fn check_private(meta: &fs::Metadata) -> Result<(), KmsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(KeystoreError::Refused(
+                "keystore.json is accessible by group or others (chmod 600 keystore.json)",
+            )
+            .into());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    Ok(())
+}
 
 /// Takes the keystore directory's cross-process lock: an exclusive `flock` of
 /// `DIR/keystore.lock` (created 0600), held until the returned file is dropped. Blocks while
@@ -491,15 +513,30 @@ pub(crate) fn read_store(
     dir: &Path,
     sealer: &Sealer,
 ) -> Result<Option<(StoreFile, FileStamp)>, KmsError> {
-    let mut f = match File::open(dir.join(STORE_FILE)) {
+    let f = match File::open(dir.join(STORE_FILE)) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(KmsError::io("read keystore")(e)),
     };
-    let stamp = FileStamp::of(&f.metadata().map_err(KmsError::io("stat keystore"))?);
+    let meta = f.metadata().map_err(KmsError::io("stat keystore"))?;
+    check_private(&meta)?;
+    let stamp = FileStamp::of(&meta);
+    let too_large = || -> KmsError {
+        KeystoreError::Refused(
+            "keystore.json is larger than 16 MiB: not a keystore this build wrote",
+        )
+        .into()
+    };
+    if meta.len() > MAX_STORE_FILE {
+        return Err(too_large());
+    }
     let mut raw = Vec::new();
-    f.read_to_end(&mut raw)
+    f.take(MAX_STORE_FILE + 1)
+        .read_to_end(&mut raw)
         .map_err(KmsError::io("read keystore"))?;
+    if raw.len() as u64 > MAX_STORE_FILE {
+        return Err(too_large());
+    }
     let nl = raw
         .iter()
         .position(|&b| b == b'\n')
@@ -608,9 +645,14 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), K
         hex::encode(rnd)
     ));
     let res = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
             .open(&tmp)
             .map_err(KmsError::io("create keystore temp file"))?;
         f.write_all(bytes)

@@ -19,6 +19,11 @@ use crate::error::{DirectoryRule, PolicyError};
 /// The context key S3 binds every KMS data key to.
 pub const ARN_CONTEXT_KEY: &str = "aws:s3:arn";
 
+/// Longest `x-amz-server-side-encryption-context` value accepted (base64), checked before it
+/// is decoded: 16 KiB (a real context is a few hundred bytes). s3seal's own bound; longer is
+/// [`PolicyError::InvalidContext`].
+pub const MAX_CONTEXT_HEADER_LEN: usize = 16 * 1024;
+
 pub use s3seal_kms::EncryptionContext;
 
 /// Parses `x-amz-server-side-encryption-context`: base64 of a UTF-8 JSON object whose values are
@@ -27,6 +32,9 @@ pub use s3seal_kms::EncryptionContext;
 /// # Errors
 /// [`PolicyError::InvalidContext`] for bad base64, UTF-8, JSON, non-string values or duplicates.
 pub fn parse_context_header(value: &str) -> Result<EncryptionContext, PolicyError> {
+    if value.len() > MAX_CONTEXT_HEADER_LEN {
+        return Err(PolicyError::InvalidContext);
+    }
     let json = STANDARD
         .decode(value)
         .map_err(|_| PolicyError::InvalidContext)?;

@@ -79,11 +79,14 @@ impl CustomerKey {
             .ok_or(PolicyError::SseCInvalidKey)?;
         let ck = CustomerKey::from_bytes(*key);
         let md5_b64 = md5_b64.ok_or(PolicyError::SseCMissingKeyMd5)?;
-        let given = STANDARD
-            .decode(md5_b64)
+        // Into a fixed buffer too: an MD5 is 16 bytes; a longer value fails to fit, whatever
+        // its length, without a heap copy of it.
+        let mut given = [0u8; 17];
+        let n = STANDARD
+            .decode_slice(md5_b64, &mut given)
             .map_err(|_| PolicyError::SseCKeyMd5Mismatch)?;
         // The MD5 is public (the client sent it); a plain comparison leaks nothing.
-        if given.as_slice() != ck.md5.as_slice() {
+        if given[..n] != ck.md5[..] {
             return Err(PolicyError::SseCKeyMd5Mismatch);
         }
         Ok(ck)

@@ -6,6 +6,8 @@ pub mod config;
 pub mod context;
 pub mod customer_key;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
 pub mod headers;
 pub mod names;
 pub mod resolve;

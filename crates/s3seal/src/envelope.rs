@@ -325,7 +325,8 @@ impl ObjectEnvelope {
         let salt = r.array::<32>()?;
         let plaintext_len = u64::from_be_bytes(r.array::<8>()?);
         let n_parts = usize::from(r.u16()?);
-        let mut parts = Vec::with_capacity(n_parts.min(10_000));
+        // Capacity from the bytes present (26 per record), never from the count alone.
+        let mut parts = Vec::with_capacity(n_parts.min(r.0.len() / 26));
         let mut sum = 0u64;
         for _ in 0..n_parts {
             let n = PartNumber::new(u32::from(r.u16()?)).map_err(|_| EnvelopeError::BadParts)?;

@@ -144,9 +144,12 @@ fn copy_home(src: &Path) -> tempfile::TempDir {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let root = t.path().join("root.key");
-        if root.exists() {
-            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // As the keystore demands (git keeps 0644): its secret-bearing files 0600.
+        for f in ["root.key", "keystore.json"] {
+            let p = t.path().join(f);
+            if p.exists() {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
         }
     }
     t

@@ -136,7 +136,8 @@ impl UploadState {
         if count > MAX_PARTS {
             return Err(bad());
         }
-        let mut parts: Vec<PartRecord> = Vec::with_capacity(count);
+        // Capacity from the bytes present (43 per record), never from the count alone.
+        let mut parts: Vec<PartRecord> = Vec::with_capacity(count.min(raw.len() / 43));
         for _ in 0..count {
             let number = u16::from_be_bytes(take(2)?.try_into().map_err(|_| bad())?);
             let number = PartNumber::new(u32::from(number)).map_err(|_| bad())?;
