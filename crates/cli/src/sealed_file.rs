@@ -15,7 +15,8 @@
 //!   Both are authenticated by the engine (the envelope's HMAC, each chunk's GCM tag, the last
 //!   chunk flag), so nothing here needs its own MAC: the four header bytes are checked for their
 //!   exact values and anything else is refused.
-//! * `n` is at most [`MAX_ENVELOPE`]; the reserved bytes must be zero.
+//! * `n` is at most [`s3seal_cli::sealed_header::MAX_ENVELOPE`]; the reserved bytes must be
+//!   zero. The header's reader and writer are in the library half, [`s3seal_cli::sealed_header`].
 //! * The key material is whatever the mode keeps: a KMS blob from the keystore in `--home` for
 //!   SSE-S3 / SSE-KMS / DSSE-KMS (decrypting needs that keystore), or an SSE-C key verifier. An
 //!   SSE-C file is self-contained: its envelope MAC is keyed from the customer key, so it
@@ -34,18 +35,8 @@ use crate::fsio::{Output, open_input};
 use crate::progress::bytes_bar;
 use crate::store::REGION;
 
-/// The magic at the start of a sealed file.
-pub const MAGIC: [u8; 4] = *b"S3SF";
-/// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
-/// Bytes before the envelope.
-pub const HEADER_LEN: usize = 12;
-/// Largest envelope accepted.
-pub const MAX_ENVELOPE: u32 = 256 * 1024;
-/// The pseudo bucket sealed files are written to.
-pub const FILE_BUCKET: &str = "s3seal-file";
-/// The pseudo key sealed files are written to.
-pub const FILE_KEY: &str = "file";
+use s3seal_cli::sealed_header::HeaderError;
+pub use s3seal_cli::sealed_header::{FILE_BUCKET, FILE_KEY, HEADER_LEN};
 
 /// The pseudo bucket, owned by the keystore's account.
 #[must_use]
@@ -54,14 +45,7 @@ pub fn file_bucket(account: &str) -> BucketPolicy {
 }
 
 fn write_header(w: &mut dyn Write, envelope: &[u8]) -> Result<()> {
-    let n = u32::try_from(envelope.len())
-        .ok()
-        .filter(|&n| n <= MAX_ENVELOPE)
-        .ok_or_else(|| CliError::Format("envelope too large".to_owned()))?;
-    let mut h = [0u8; HEADER_LEN];
-    h[..4].copy_from_slice(&MAGIC);
-    h[4] = VERSION;
-    h[8..].copy_from_slice(&n.to_be_bytes());
+    let h = s3seal_cli::sealed_header::header(envelope.len())?;
     w.write_all(&h)
         .and_then(|()| w.write_all(envelope))
         .map_err(CliError::io("write output"))
@@ -72,43 +56,16 @@ fn write_header(w: &mut dyn Write, envelope: &[u8]) -> Result<()> {
 /// # Errors
 /// [`CliError::Format`] for a file that is not a sealed file, another version, or truncated.
 pub fn read_header(r: &mut dyn Read) -> Result<Vec<u8>> {
-    let mut h = [0u8; HEADER_LEN];
-    let got = crate::fsio::read_full(r, &mut h).map_err(CliError::io("read input"))?;
-    if got < 4 || h[..4] != MAGIC {
-        return Err(CliError::Format(
-            "not an s3seal sealed file (bad magic)".to_owned(),
-        ));
+    Ok(s3seal_cli::sealed_header::read_header(r)?)
+}
+
+impl From<HeaderError> for CliError {
+    fn from(e: HeaderError) -> Self {
+        match e {
+            HeaderError::Io(e) => CliError::io("read input")(e),
+            other => CliError::Format(other.to_string()),
+        }
     }
-    if got < HEADER_LEN {
-        return Err(CliError::Format(
-            "sealed file truncated (header)".to_owned(),
-        ));
-    }
-    if h[4] != VERSION {
-        return Err(CliError::Format(format!(
-            "unsupported sealed file version {}",
-            h[4]
-        )));
-    }
-    if h[5..8] != [0, 0, 0] {
-        return Err(CliError::Format(
-            "sealed file: reserved header bytes are not zero".to_owned(),
-        ));
-    }
-    let n = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
-    if n > MAX_ENVELOPE {
-        return Err(CliError::Format(
-            "sealed file: envelope too large".to_owned(),
-        ));
-    }
-    let mut env = vec![0u8; n as usize];
-    let got = crate::fsio::read_full(r, &mut env).map_err(CliError::io("read input"))?;
-    if got < env.len() {
-        return Err(CliError::Format(
-            "sealed file truncated (envelope)".to_owned(),
-        ));
-    }
-    Ok(env)
 }
 
 /// Encrypts `input` into a sealed file at `output`. The sealed stream is spooled to a temporary

@@ -51,6 +51,7 @@ pub use types::{
     Committed, CompletedPart, ListedPart, Opened, Request, SealedPart, StoredObject, Upload,
     Written,
 };
+pub use upload::{PartRecord, UploadState};
 
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.
 pub struct Engine {
