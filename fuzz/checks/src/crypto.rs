@@ -165,7 +165,7 @@ pub fn roundtrip(data: &[u8]) {
         headers: &headers,
         secure_transport: true,
     };
-    // The read side of SSE-C needs the key again; the others take no SSE headers on GET.
+    // GET, UploadPart and Complete take only SSE-C keys, no managed SSE headers.
     let read_headers = match input.mode {
         RoundtripMode::SseC => headers.clone(),
         _ => HeaderMap::new(),
@@ -196,7 +196,7 @@ pub fn roundtrip(data: &[u8]) {
             let (body, r) = rest.split_at(take);
             rest = r;
             let n = u32::try_from(i + 1).expect("at most 8 parts");
-            let part = e.upload_part(&req, &state, n, body).expect("UploadPart");
+            let part = e.upload_part(&read, &state, n, body).expect("UploadPart");
             state = part.state;
             sealed.extend_from_slice(&part.sealed);
             done.push(CompletedPart {
@@ -205,7 +205,7 @@ pub fn roundtrip(data: &[u8]) {
             });
         }
         let c = e
-            .complete_multipart_upload(&req, &state, &done)
+            .complete_multipart_upload(&read, &state, &done)
             .expect("CompleteMultipartUpload");
         (c.envelope_bytes, Bytes::from(sealed))
     };
@@ -235,8 +235,14 @@ pub fn roundtrip(data: &[u8]) {
     let tampered = e.get_object(&read, &env2, &sealed2, None);
     assert!(
         tampered.is_err(),
-        "byte {at} of envelope ‖ sealed changed ({} + {}), still opened",
+        "byte {at} of envelope ‖ sealed changed (^{flip:#04x}; {} + {} bytes; {:?}, chunk 2^{}, \
+         {} threads, parts {:?}, {} plaintext bytes), still opened",
         envelope.len(),
-        sealed.len()
+        sealed.len(),
+        input.mode,
+        12 + input.chunk % 4,
+        input.threads % 4 + 1,
+        input.parts,
+        plaintext.len()
     );
 }

@@ -154,28 +154,9 @@ fn objects(out: &mut Vec<Seed>) -> Result<(), Box<dyn Error>> {
             headers,
             secure_transport: true,
         };
-        let w = e.put_object(&req, &plaintext)?;
-        out.push(("envelope", name.to_owned(), w.envelope_bytes));
-        let up = e.create_multipart_upload(&req)?;
-        out.push(("upload_state", format!("{name}-0"), up.state.clone()));
-        let p1 = e.upload_part(&req, &up.state, 1, &plaintext[..5000])?;
-        let p3 = e.upload_part(&req, &p1.state, 3, &plaintext[5000..])?;
-        out.push(("upload_state", format!("{name}-2"), p3.state.clone()));
-        let done = e.complete_multipart_upload(
-            &req,
-            &p3.state,
-            &[
-                s3seal::CompletedPart {
-                    part_number: 1,
-                    etag: p1.etag,
-                },
-                s3seal::CompletedPart {
-                    part_number: 3,
-                    etag: p3.etag,
-                },
-            ],
-        )?;
-        out.push(("envelope", format!("{name}-multipart"), done.envelope_bytes));
+        if let Err(err) = object_seeds(&e, &req, name, &plaintext, out) {
+            return Err(format!("seeding {name}: {err:?}").into());
+        }
     }
     let manifest = |parts: &[(u32, u64)]| -> Result<Vec<u8>, Box<dyn Error>> {
         let mut env = crate::envelope::manifest_frame_envelope();
@@ -227,6 +208,46 @@ fn objects(out: &mut Vec<Seed>) -> Result<(), Box<dyn Error>> {
         [&header[..], &w.envelope_bytes, &w.sealed].concat(),
     ));
     let _ = ObjectEnvelope::from_bytes(&w.envelope_bytes)?;
+    Ok(())
+}
+
+/// An object written whole and by a multipart upload, and the upload's states.
+fn object_seeds(
+    e: &s3seal::Engine,
+    req: &Request<'_>,
+    name: &str,
+    plaintext: &[u8],
+    out: &mut Vec<Seed>,
+) -> Result<(), s3seal::EngineError> {
+    let w = e.put_object(req, plaintext)?;
+    out.push(("envelope", name.to_owned(), w.envelope_bytes));
+    let up = e.create_multipart_upload(req)?;
+    out.push(("upload_state", format!("{name}-0"), up.state.clone()));
+    // Parts and Complete take no managed SSE headers (only SSE-C keys).
+    let none = HeaderMap::new();
+    let part_req = Request {
+        headers: if name == "sse_c" { req.headers } else { &none },
+        ..*req
+    };
+    let req = &part_req;
+    let p1 = e.upload_part(req, &up.state, 1, &plaintext[..5000])?;
+    let p3 = e.upload_part(req, &p1.state, 3, &plaintext[5000..])?;
+    out.push(("upload_state", format!("{name}-2"), p3.state.clone()));
+    let done = e.complete_multipart_upload(
+        req,
+        &p3.state,
+        &[
+            s3seal::CompletedPart {
+                part_number: 1,
+                etag: p1.etag,
+            },
+            s3seal::CompletedPart {
+                part_number: 3,
+                etag: p3.etag,
+            },
+        ],
+    )?;
+    out.push(("envelope", format!("{name}-multipart"), done.envelope_bytes));
     Ok(())
 }
 
