@@ -336,7 +336,8 @@ fn build(r: &Req, learned: &Learned) -> Option<Request<s3s::Body>> {
 /// answered earlier in the sequence), any body — through the gateway's s3s service (routing,
 /// the bucket-encryption route, aws-chunked bodies, every operation) without SigV4 (feature
 /// `fuzzing` of `s3seal-gateway`: every request is anonymous; signed ones are answered
-/// `NotImplemented`). The gateway runs on a current-thread runtime over a scratch home,
+/// `NotImplemented`, and the bucket-encryption route answers 403 — s3s lets only signed
+/// requests into a custom route — so the bucket defaults are set through the store). The gateway runs on a current-thread runtime over a scratch home,
 /// replaced every 20,000 requests. Check: no panic, and never a 500: the store only holds what
 /// the gateway wrote itself, so no `InternalError` path (corrupt stored data, a failing
 /// disk) is reachable, and one is a finding (its message is printed).
