@@ -2,12 +2,12 @@
 //! and sealed bytes in one file, so a file can travel without an object store.
 //!
 //! ```text
-//!  0      4     5               8                 12             12 + n        12 + n + p
-//!  +------+-----+---------------+-----------------+--------------+-------------+-------------------+
-//!  |"S3SF"| ver | padding p     | envelope len n  | envelope (n) | p zero bytes| sealed bytes, to  |
-//!  |      |1, 2 | u24 BE        | u32 BE          | (S3EV …)     | (v2 only)   | the end (the      |
-//!  |      |     | (v1: 0 0 0)   |                 |              |             | engine's stream)  |
-//!  +------+-----+---------------+-----------------+--------------+-------------+-------------------+
+//!  0      4     5        8                 12             12 + n
+//!  +------+-----+--------+-----------------+--------------+---------------------------+
+//!  |"S3SF"| ver | 0 0 0  | envelope len n  | envelope (n) | sealed bytes, to the end  |
+//!  |      | =1  |reserved| u32 big-endian  | (S3EV …)     | (the engine's sealed      |
+//!  |      |     |        |                 |              |  stream, part 0)          |
+//!  +------+-----+--------+-----------------+--------------+---------------------------+
 //! ```
 //!
 //! * The envelope is the engine's `ObjectEnvelope` of an object written to the pseudo bucket
@@ -15,12 +15,13 @@
 //!   Both are authenticated by the engine (the envelope's HMAC, each chunk's GCM tag, the last
 //!   chunk flag), so nothing here needs its own MAC: the header bytes are checked for their
 //!   exact values, the padding for zeros, and anything else is refused.
-//! * `n` is at most [`MAX_ENVELOPE`]. Version 1 has no padding (bytes 5–7 are zero). Version 2
-//!   pads the envelope with `p` ≤ [`MAX_PADDING`] zero bytes, so that a file written to a seekable
-//!   output streams its sealed bytes straight to their place at [`DATA_OFFSET`] and writes the
-//!   envelope, known only at the end, in front of them: no spool, no second copy. A writer uses
-//!   version 1 when it spools (standard output) or the envelope does not fit before
-//!   [`DATA_OFFSET`].
+//! * `n` is at most [`s3seal_cli::sealed_header::MAX_ENVELOPE`]. Version 1 has no padding.
+//!   Version 2 pads the envelope with zero bytes so that a file written to a seekable output
+//!   streams its sealed bytes straight to their place at [`DATA_OFFSET`] and writes the
+//!   envelope, known only at the end, in front of them: no spool, no second copy. A writer
+//!   uses version 1 when it spools (standard output) or the envelope does not fit before
+//!   [`DATA_OFFSET`]. The header's reader and writer are in the library half,
+//!   [`s3seal_cli::sealed_header`].
 //! * The key material is whatever the mode keeps: a KMS blob from the keystore in `--home` for
 //!   SSE-S3 / SSE-KMS / DSSE-KMS (decrypting needs that keystore), or an SSE-C key verifier. An
 //!   SSE-C file is self-contained: its envelope MAC is keyed from the customer key, so it
@@ -41,24 +42,8 @@ use crate::fsio::{Output, open_input};
 use crate::progress::bytes_bar;
 use crate::store::REGION;
 
-/// The magic at the start of a sealed file.
-pub const MAGIC: [u8; 4] = *b"S3SF";
-/// The unpadded format version (written when spooling; read).
-pub const VERSION: u8 = 1;
-/// The padded format version (written to seekable outputs; read).
-pub const VERSION_PADDED: u8 = 2;
-/// Where a padded file's sealed bytes start.
-pub const DATA_OFFSET: u64 = 4096;
-/// Most padding accepted.
-pub const MAX_PADDING: u32 = 64 * 1024;
-/// Bytes before the envelope.
-pub const HEADER_LEN: usize = 12;
-/// Largest envelope accepted.
-pub const MAX_ENVELOPE: u32 = 256 * 1024;
-/// The pseudo bucket sealed files are written to.
-pub const FILE_BUCKET: &str = "s3seal-file";
-/// The pseudo key sealed files are written to.
-pub const FILE_KEY: &str = "file";
+use s3seal_cli::sealed_header::HeaderError;
+pub use s3seal_cli::sealed_header::{DATA_OFFSET, FILE_BUCKET, FILE_KEY, HEADER_LEN};
 
 /// The pseudo bucket, owned by the keystore's account.
 #[must_use]
@@ -66,89 +51,21 @@ pub fn file_bucket(account: &str) -> BucketPolicy {
     BucketPolicy::new(FILE_BUCKET, BucketKind::GeneralPurpose, account, REGION)
 }
 
-/// The header, envelope and `padding` zero bytes: version 1 without padding, 2 with.
-fn header_bytes(envelope: &[u8], padding: u32) -> Result<Vec<u8>> {
-    let n = u32::try_from(envelope.len())
-        .ok()
-        .filter(|&n| n <= MAX_ENVELOPE)
-        .ok_or_else(|| CliError::Format("envelope too large".to_owned()))?;
-    let mut h = Vec::with_capacity(HEADER_LEN + envelope.len() + padding as usize);
-    h.extend_from_slice(&MAGIC);
-    if padding == 0 {
-        h.extend_from_slice(&[VERSION, 0, 0, 0]);
-    } else {
-        let p = padding.to_be_bytes();
-        h.extend_from_slice(&[VERSION_PADDED, p[1], p[2], p[3]]);
-    }
-    h.extend_from_slice(&n.to_be_bytes());
-    h.extend_from_slice(envelope);
-    h.resize(h.len() + padding as usize, 0);
-    Ok(h)
-}
-
 /// Reads the header and envelope of a sealed file; the reader is left at the sealed bytes.
 ///
 /// # Errors
 /// [`CliError::Format`] for a file that is not a sealed file, another version, or truncated.
 pub fn read_header(r: &mut dyn Read) -> Result<Vec<u8>> {
-    let mut h = [0u8; HEADER_LEN];
-    let got = crate::fsio::read_full(r, &mut h).map_err(CliError::io("read input"))?;
-    if got < 4 || h[..4] != MAGIC {
-        return Err(CliError::Format(
-            "not an s3seal sealed file (bad magic)".to_owned(),
-        ));
-    }
-    if got < HEADER_LEN {
-        return Err(CliError::Format(
-            "sealed file truncated (header)".to_owned(),
-        ));
-    }
-    let padding = u32::from_be_bytes([0, h[5], h[6], h[7]]);
-    match h[4] {
-        VERSION if padding != 0 => {
-            return Err(CliError::Format(
-                "sealed file: reserved header bytes are not zero".to_owned(),
-            ));
-        }
-        VERSION => {}
-        VERSION_PADDED if padding > MAX_PADDING => {
-            return Err(CliError::Format(
-                "sealed file: padding too large".to_owned(),
-            ));
-        }
-        VERSION_PADDED => {}
-        v => {
-            return Err(CliError::Format(format!(
-                "unsupported sealed file version {v}"
-            )));
+    Ok(s3seal_cli::sealed_header::read_header(r)?)
+}
+
+impl From<HeaderError> for CliError {
+    fn from(e: HeaderError) -> Self {
+        match e {
+            HeaderError::Io(e) => CliError::io("read input")(e),
+            other => CliError::Format(other.to_string()),
         }
     }
-    let n = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
-    if n > MAX_ENVELOPE {
-        return Err(CliError::Format(
-            "sealed file: envelope too large".to_owned(),
-        ));
-    }
-    let mut env = vec![0u8; n as usize];
-    let got = crate::fsio::read_full(r, &mut env).map_err(CliError::io("read input"))?;
-    if got < env.len() {
-        return Err(CliError::Format(
-            "sealed file truncated (envelope)".to_owned(),
-        ));
-    }
-    let mut pad = vec![0u8; padding as usize];
-    let got = crate::fsio::read_full(r, &mut pad).map_err(CliError::io("read input"))?;
-    if got < pad.len() {
-        return Err(CliError::Format(
-            "sealed file truncated (padding)".to_owned(),
-        ));
-    }
-    if pad.iter().any(|&b| b != 0) {
-        return Err(CliError::Format(
-            "sealed file: padding bytes are not zero".to_owned(),
-        ));
-    }
-    Ok(env)
 }
 
 /// Encrypts `input` into a sealed file at `output`. A file output gets the sealed stream
@@ -194,8 +111,11 @@ pub fn encrypt(
         {
             let padding = u32::try_from(padding).map_err(|_| CliError::Format("padding".into()))?;
             file.seek(SeekFrom::Start(0)).map_err(io)?;
-            file.write_all(&header_bytes(&done.envelope_bytes, padding)?)
-                .map_err(io)?;
+            file.write_all(&s3seal_cli::sealed_header::prefix(
+                &done.envelope_bytes,
+                padding,
+            )?)
+            .map_err(io)?;
         } else {
             unpad(file, &done.envelope_bytes)?;
         }
@@ -212,7 +132,7 @@ pub fn encrypt(
             .seek(SeekFrom::Start(0))
             .map_err(CliError::io("read a temporary file"))?;
         let mut w = out.writer();
-        w.write_all(&header_bytes(&done.envelope_bytes, 0)?)
+        w.write_all(&s3seal_cli::sealed_header::prefix(&done.envelope_bytes, 0)?)
             .map_err(CliError::io("write output"))?;
         std::io::copy(&mut spool, &mut w)
             .and_then(|_| w.flush())
@@ -234,7 +154,8 @@ fn unpad(file: &mut std::fs::File, envelope: &[u8]) -> Result<()> {
     spool.seek(SeekFrom::Start(0)).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.set_len(0).map_err(io)?;
-    file.write_all(&header_bytes(envelope, 0)?).map_err(io)?;
+    file.write_all(&s3seal_cli::sealed_header::prefix(envelope, 0)?)
+        .map_err(io)?;
     std::io::copy(&mut spool, file).map_err(io)?;
     Ok(())
 }

@@ -17,6 +17,39 @@ use s3seal::kms::{Kms, KmsKind, KmsSettings, LocalKms, LocalKmsConfig};
 use s3seal::{EngineBuilder, EngineConfig};
 use s3seal_store::Store;
 
+/// Entry points for the fuzz targets (feature `fuzzing`): the request handler without a socket
+/// and without SigV4, and the parsers the gateway owns. Never serve what this builds.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use std::ops::Range;
+
+    use crate::s3::{Gateway, Transport};
+
+    /// The s3s service over `gateway` as [`crate::start`] builds it (routing, the bucket
+    /// encryption route, aws-chunked bodies) but with no authentication provider: every
+    /// request is anonymous and allowed, so a fuzzer reaches every operation.
+    #[must_use]
+    pub fn unauthenticated_service(gateway: &Gateway) -> s3s::service::S3Service {
+        crate::server::unauthenticated_service(gateway)
+    }
+
+    /// Marks `req` as received over TLS (`secure`) or plain HTTP, as the listener does (SSE-C
+    /// needs TLS).
+    pub fn mark_transport<B>(req: &mut http::Request<B>, secure: bool) {
+        req.extensions_mut().insert(Transport { secure });
+    }
+
+    /// The gateway's parser of `x-amz-copy-source-range` (`bytes=first-last`, both ends
+    /// required) against a source of `len` bytes.
+    ///
+    /// # Errors
+    /// The S3 error the gateway answers: `InvalidArgument` (400) for a malformed value,
+    /// `InvalidRange` (416) for an unsatisfiable one.
+    pub fn copy_source_range(value: &str, len: u64) -> Result<Range<u64>, s3s::S3Error> {
+        crate::s3::copy_range(value, len).map_err(|f| f.0)
+    }
+}
+
 pub use config::{Credentials, DEFAULT_LISTEN, ServerConfig, TlsFiles};
 pub use s3::Gateway;
 pub use server::{Running, start};

@@ -113,7 +113,7 @@ fn copy_source(src: &dto::CopySource) -> Res<(String, String)> {
 }
 
 /// `bytes=A-B` of `x-amz-copy-source-range` (both ends required, as S3).
-fn copy_range(v: &str, len: u64) -> Res<Range<u64>> {
+pub(crate) fn copy_range(v: &str, len: u64) -> Res<Range<u64>> {
     let bad = || {
         Failed(invalid_argument(
             "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",

@@ -89,6 +89,17 @@ fn service(gateway: &Gateway, config: &ServerConfig) -> S3Service {
     b.build()
 }
 
+/// The s3s service over `gateway` with no authentication provider: s3s then treats every
+/// request as anonymous and lets it through (and answers a signed one `NotImplemented`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn unauthenticated_service(gateway: &Gateway) -> S3Service {
+    let mut b = S3ServiceBuilder::new(gateway.clone());
+    b.set_route(EncryptionRoute {
+        store: gateway.store().clone(),
+    });
+    b.build()
+}
+
 async fn serve_connection<I>(io: I, svc: S3Service, secure: bool)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,

@@ -72,12 +72,14 @@
 //! and the next open deletes it. A reader without the lock reads `keystore.generation`
 //! before `keystore.json`, so a concurrent writer never makes it see a false rollback.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use s3seal_gcm::{Aes256Gcm, fill_random};
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{KeystoreError, KmsError};
@@ -537,6 +539,12 @@ pub(crate) fn read_store(
     if raw.len() as u64 > MAX_STORE_FILE {
         return Err(too_large());
     }
+    parse_store(sealer, &raw).map(|file| Some((file, stamp)))
+}
+
+/// Authenticates and parses the bytes of `keystore.json`: the header line's MAC over the body
+/// as read, then the body's JSON.
+fn parse_store(sealer: &Sealer, raw: &[u8]) -> Result<StoreFile, KmsError> {
     let nl = raw
         .iter()
         .position(|&b| b == b'\n')
@@ -554,8 +562,90 @@ pub(crate) fn read_store(
         ));
     }
     serde_json::from_slice(body)
-        .map(|file| Some((file, stamp)))
         .map_err(|_| KmsError::corrupt("authenticated body is not a keystore"))
+}
+
+/// Checks an authenticated keystore body against the opener's partition and Region and unwraps
+/// every master key version: key id → versions, version `i + 1` at index `i`.
+pub(crate) fn unwrap_keys(
+    file: &StoreFile,
+    sealer: &Sealer,
+    partition: &str,
+    region: &str,
+) -> Result<HashMap<String, Vec<Aes256Gcm>>, KmsError> {
+    if file.partition != partition || file.region != region {
+        return Err(KmsError::corrupt(
+            "keystore was created for another partition or Region",
+        ));
+    }
+    let mut ciphers = HashMap::new();
+    for k in &file.keys {
+        let mut v = Vec::with_capacity(k.versions.len());
+        for (i, rec) in k.versions.iter().enumerate() {
+            let version =
+                u32::try_from(i + 1).map_err(|_| KmsError::corrupt("too many key versions"))?;
+            v.push(sealer.open_master(&k.id, version, rec)?);
+        }
+        if v.is_empty() || Uuid::parse_str(&k.id).is_err() {
+            return Err(KmsError::corrupt("key record without material or id"));
+        }
+        ciphers.insert(k.id.clone(), v);
+    }
+    Ok(ciphers)
+}
+
+/// What a keystore file holds, as [`parse_keystore`] read it (no key material).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeystoreContents {
+    /// The body's `generation`.
+    pub generation: u64,
+    /// Each key's id (UUID text) and number of material versions, in file order.
+    pub keys: Vec<(String, usize)>,
+    /// Each alias as `(account, name without "alias/", target key id)`, in file order.
+    pub aliases: Vec<(String, String, String)>,
+}
+
+/// Authenticates, parses and unwraps the bytes of a `keystore.json` under `root`, as
+/// [`LocalKms::open`](crate::LocalKms::open) does with the file, without touching the
+/// filesystem (`docs/FORMAT.md` §11).
+///
+/// # Errors
+/// [`KmsError::Other`] with [`KeystoreError::Corrupt`]: no header line, another magic or
+/// version, a wrong MAC, a body that is not the schema, another partition or Region, a master
+/// key version that does not authenticate, a key without material or with a malformed id.
+pub fn parse_keystore(
+    root: &RootSecret,
+    raw: &[u8],
+    partition: &str,
+    region: &str,
+) -> Result<KeystoreContents, KmsError> {
+    let sealer = Sealer::new(root);
+    let file = parse_store(&sealer, raw)?;
+    unwrap_keys(&file, &sealer, partition, region)?;
+    Ok(KeystoreContents {
+        generation: file.generation,
+        keys: file
+            .keys
+            .iter()
+            .map(|k| (k.id.clone(), k.versions.len()))
+            .collect(),
+        aliases: file
+            .aliases
+            .iter()
+            .map(|a| (a.account.clone(), a.name.clone(), a.key_id.clone()))
+            .collect(),
+    })
+}
+
+/// Parses and authenticates the bytes of `keystore.generation` under `root`: the newest
+/// keystore generation written (`docs/FORMAT.md` §11).
+///
+/// # Errors
+/// [`KmsError::Other`] with [`KeystoreError::Corrupt`] for anything but the one canonical line
+/// with the right MAC.
+pub fn parse_generation_record(root: &RootSecret, raw: &[u8]) -> Result<u64, KmsError> {
+    parse_generation(&Sealer::new(root), raw)
 }
 
 /// Atomically replaces `DIR/keystore.json` with `store`; returns the stamp of the new file

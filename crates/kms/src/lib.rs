@@ -20,7 +20,10 @@ pub use aws::{AwsCredentials, AwsKms, AwsKmsConfig, AwsKmsError};
 pub use context::EncryptionContext;
 pub use error::{KeystoreError, KmsError, OtherError};
 pub use key_id::{KeyIdError, KeyRef, KmsArn, check_account};
-pub use keystore::{ROOT_KEY_ENV, RootSecret, RootSecretSource};
+pub use keystore::{
+    KeystoreContents, ROOT_KEY_ENV, RootSecret, RootSecretSource, parse_generation_record,
+    parse_keystore,
+};
 pub use kms::{
     AWS_S3_MANAGED_ALIAS, DecryptedDataKey, GeneratedDataKey, KeyMetadata, KeyState, Kms,
     ReEncrypted, Requester, RotationInfo, SSE_S3_ALIAS, check_generated,

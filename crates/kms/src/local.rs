@@ -831,24 +831,7 @@ fn load_state(
     let Some((file, stamp)) = keystore::read_store(dir, sealer)? else {
         return Ok(None);
     };
-    if file.partition != partition || file.region != region {
-        return Err(KmsError::corrupt(
-            "keystore was created for another partition or Region",
-        ));
-    }
-    let mut ciphers = HashMap::new();
-    for k in &file.keys {
-        let mut v = Vec::with_capacity(k.versions.len());
-        for (i, rec) in k.versions.iter().enumerate() {
-            let version =
-                u32::try_from(i + 1).map_err(|_| KmsError::corrupt("too many key versions"))?;
-            v.push(sealer.open_master(&k.id, version, rec)?);
-        }
-        if v.is_empty() || Uuid::parse_str(&k.id).is_err() {
-            return Err(KmsError::corrupt("key record without material or id"));
-        }
-        ciphers.insert(k.id.clone(), v);
-    }
+    let ciphers = keystore::unwrap_keys(&file, sealer, partition, region)?;
     Ok(Some(State {
         file,
         ciphers,

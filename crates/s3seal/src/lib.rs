@@ -10,8 +10,9 @@ pub mod fuzzing;
 pub mod nonblocking;
 
 pub use engine::{
-    Committed, CompletedPart, Engine, EngineBuilder, EngineConfig, ListedPart, Opened, ReadInfo,
-    ReadPlan, Request, SealedPart, StoredObject, Upload, Written, parse_range,
+    Committed, CompletedPart, Engine, EngineBuilder, EngineConfig, ListedPart, Opened, PartRecord,
+    ReadInfo, ReadPlan, Request, SealedPart, StoredObject, Upload, UploadState, Written,
+    parse_range,
 };
 pub use envelope::{ManifestPart, Mode, ObjectEnvelope, PART_DIGEST_LEN};
 pub use error::{EngineError, EnvelopeError};

@@ -155,9 +155,11 @@ impl Codec {
 
     /// Opens plaintext `range` of an object held in memory (`sealed`: its parts back to back,
     /// as `layout` says) into `out` (exactly the range's length), opening only the chunks that
-    /// cover it. `check(position, header)` vets each part's header before it is used. An empty
-    /// object (every part empty) has no byte to read, but each part's one chunk is still
-    /// authenticated. On failure `out` is zeroed.
+    /// cover it. `check(position, header)` vets each part's header before it is used. Empty
+    /// parts inside the range or at its edges (every part of an empty object, every empty part
+    /// of a whole-object read) have no byte to read, but their one chunk is still
+    /// authenticated. On failure `out` may hold authenticated plaintext of other parts: the
+    /// caller wipes it.
     #[expect(
         clippy::too_many_arguments,
         reason = "the object's identity, layout, range, bytes, header check and output: one call site"
@@ -179,9 +181,29 @@ impl Codec {
         if sealed.len() as u64 != layout.sealed_len() {
             return Err(EngineError::LengthMismatch);
         }
-        if layout.plaintext_len() == 0 {
-            let header = super::to_usize(layout.geometry().header)?;
-            for (i, &part) in layout.parts().iter().enumerate() {
+        if layout.plaintext_len() != 0 {
+            s3seal_gcm::open_object_range_into(
+                layout,
+                range.clone(),
+                sealed,
+                |i, part, header| {
+                    check(i, header)
+                        .and_then(|()| self.opener(binding, part, chunk, header))
+                        .map_err(|_| s3seal_gcm::Error::Authentication)
+                },
+                out,
+            )?;
+        }
+        // An empty part holds no byte of any range, so the plan above skips it: authenticate
+        // each one inside the range or at its edges too (header and its one chunk), so that a
+        // whole-object read authenticates every stored byte, as the streaming read does.
+        let header = super::to_usize(layout.geometry().header)?;
+        let mut offset = 0u64;
+        for (i, &part) in layout.parts().iter().enumerate() {
+            let len = layout
+                .part_plaintext_len(i)
+                .ok_or(EngineError::LengthMismatch)?;
+            if len == 0 && range.start <= offset && offset <= range.end {
                 let r = layout
                     .part_sealed_range(i)
                     .ok_or(EngineError::LengthMismatch)?;
@@ -190,19 +212,9 @@ impl Codec {
                 check(i, head)?;
                 s3seal_gcm::open_with(&self.opener(binding, part, chunk, head)?, body)?;
             }
-            return Ok(());
+            offset = offset.saturating_add(len);
         }
-        Ok(s3seal_gcm::open_object_range_into(
-            layout,
-            range,
-            sealed,
-            |i, part, header| {
-                check(i, header)
-                    .and_then(|()| self.opener(binding, part, chunk, header))
-                    .map_err(|_| s3seal_gcm::Error::Authentication)
-            },
-            out,
-        )?)
+        Ok(())
     }
 }
 

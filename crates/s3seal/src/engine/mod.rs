@@ -52,6 +52,7 @@ pub use types::{
     Committed, CompletedPart, ListedPart, Opened, ReadInfo, Request, SealedPart, StoredObject,
     Upload, Written,
 };
+pub use upload::{PartRecord, UploadState};
 
 /// The engine a storage backend calls. `Send + Sync`; share it in an `Arc`.
 pub struct Engine {

@@ -659,10 +659,15 @@ pub fn parse_range(value: &str, len: u64) -> Result<Range<u64>, EngineError> {
         .strip_prefix("bytes=")
         .ok_or(EngineError::InvalidRange)?;
     let (a, b) = spec.split_once('-').ok_or(EngineError::InvalidRange)?;
+    // RFC 9110 §14.1.1: positions are 1*DIGIT, of any length. One past u64 is past any
+    // object, so it saturates: `bytes=0-99999999999999999999` is the whole object, as a
+    // first position that large is unsatisfiable.
     let num = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .map_err(|_| EngineError::InvalidRange)
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EngineError::InvalidRange);
+        }
+        Ok(s.parse::<u64>().unwrap_or(u64::MAX))
     };
     let range = match (a.trim().is_empty(), b.trim().is_empty()) {
         (true, false) => len.saturating_sub(num(b)?)..len,

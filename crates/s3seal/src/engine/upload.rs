@@ -34,11 +34,15 @@ pub(crate) const MAX_PARTS: usize = 10_000;
 
 /// The latest upload of one part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PartRecord {
-    pub(crate) number: PartNumber,
-    pub(crate) size: u64,
-    pub(crate) digest: [u8; PART_DIGEST_LEN],
-    pub(crate) md5: Option<[u8; 16]>,
+pub struct PartRecord {
+    /// The part number (1..=10000).
+    pub number: PartNumber,
+    /// Its plaintext length.
+    pub size: u64,
+    /// The first 16 bytes of SHA-256 of its sealed header (as in the manifest).
+    pub digest: [u8; PART_DIGEST_LEN],
+    /// The MD5 of its plaintext (SSE-S3 and FSx uploads: their part ETag), else `None`.
+    pub md5: Option<[u8; 16]>,
 }
 
 impl PartRecord {
@@ -49,13 +53,15 @@ impl PartRecord {
     }
 }
 
-/// An upload's state, parsed (not yet authenticated: see [`UploadState::verify`]).
-#[derive(Clone, Debug)]
-pub(crate) struct UploadState {
+/// An upload's state (`docs/FORMAT.md` §8), parsed (not yet authenticated: the engine checks
+/// its MAC once it has the upload's keys). Public so that its decoder can be fuzzed and
+/// inspected; backends keep the bytes and never need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadState {
     /// The upload's envelope, as stored (its own MAC covers it).
-    pub(crate) envelope: Vec<u8>,
+    pub envelope: Vec<u8>,
     /// The latest upload of each part, ascending by number.
-    pub(crate) parts: Vec<PartRecord>,
+    pub parts: Vec<PartRecord>,
 }
 
 fn mac(key: Option<&DataKey>, object_id: &[u8; 16], body: &[u8]) -> [u8; MAC_LEN] {
@@ -85,8 +91,13 @@ impl UploadState {
             .map(|i| &self.parts[i])
     }
 
-    /// Serializes the state, authenticated under the upload's MAC key.
-    pub(crate) fn to_bytes(
+    /// Serializes the state, authenticated under the upload's MAC key (`None`: FSx, a zero
+    /// MAC).
+    ///
+    /// # Errors
+    /// [`EngineError::Envelope`] (`FieldTooLong`) for an envelope or part list the format
+    /// cannot hold.
+    pub fn to_bytes(
         &self,
         key: Option<&DataKey>,
         object_id: &[u8; 16],
@@ -115,7 +126,10 @@ impl UploadState {
 
     /// Parses a serialized state (its structure only); any malformation is
     /// [`EngineError::NoSuchUpload`]: these bytes are not an upload.
-    pub(crate) fn from_bytes(raw: &[u8]) -> Result<Self, EngineError> {
+    ///
+    /// # Errors
+    /// [`EngineError::NoSuchUpload`].
+    pub fn from_bytes(raw: &[u8]) -> Result<Self, EngineError> {
         let bad = || EngineError::NoSuchUpload;
         let mut r = raw.strip_prefix(MAGIC.as_slice()).ok_or_else(bad)?;
         let mut take = |n: usize| -> Result<&[u8], EngineError> {

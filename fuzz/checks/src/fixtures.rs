@@ -1,9 +1,5 @@
-//! Shared fixtures and structured inputs of the s3seal fuzz targets.
-//!
-//! Only what several targets (or the seed generator) need lives here: the fixed keys and object
-//! identity every sealed input is opened under, and the `Arbitrary` shapes of structured inputs.
-//! The checks themselves are in `fuzz_targets/*.rs`, a few lines each; the logic under test is
-//! in the library crates.
+//! Fixed keys, the object identity sealed inputs are opened under, and the `Arbitrary` shapes
+//! of structured inputs (shared by the checks and the seed generator).
 
 use arbitrary::Arbitrary;
 use base64::Engine as _;
