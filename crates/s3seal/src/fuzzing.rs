@@ -272,6 +272,7 @@ impl<'a> Arbitrary<'a> for EngineConfig {
             bucket_owner_keys_only: u.arbitrary()?,
             min_part_size,
             allow_insecure_sse_c: u.arbitrary()?,
+            md5_etags: u.arbitrary()?,
         })
     }
 }
