@@ -1314,9 +1314,14 @@ fn regenerate_testkit() {
             "error: sealed file truncated (header)",
         ),
         (
-            "fail_file_version_2",
-            set(f.clone(), 4, &[2]),
-            "error: unsupported sealed file version 2",
+            "fail_file_version_3",
+            set(f.clone(), 4, &[3]),
+            "error: unsupported sealed file version 3",
+        ),
+        (
+            "fail_file_padding_not_zero",
+            [&f[..4], &[2, 0, 0, 1], &f[8..12 + n], &[1], &f[12 + n..]].concat(),
+            "error: sealed file: padding bytes are not zero",
         ),
         (
             "fail_file_reserved",
