@@ -721,7 +721,10 @@ fn sealed_files() {
     let o = env.path("f.out");
     // Files, default SSE-S3.
     env.ok(&["encrypt", "-i", s(&f), "-o", s(&sf)]);
-    assert_eq!(&std::fs::read(&sf).unwrap()[..5], b"S3SF\x01");
+    // A file output: version 2, the sealed bytes streamed to their place at 4096.
+    let bytes = std::fs::read(&sf).unwrap();
+    assert_eq!(&bytes[..5], b"S3SF\x02");
+    assert_eq!(&bytes[4096..4100], b"S3SL");
     env.ok(&["decrypt", "-i", s(&sf), "-o", s(&o)]);
     assert_eq!(std::fs::read(&o).unwrap(), data);
     std::fs::remove_file(&o).unwrap();
@@ -733,6 +736,8 @@ fn sealed_files() {
             "{}",
             String::from_utf8_lossy(&enc.stderr)
         );
+        // Standard output cannot seek: version 1, spooled.
+        assert_eq!(&enc.stdout[..5], b"S3SF\x01");
         let dec = env.run_stdin(&["decrypt"], &enc.stdout);
         assert!(dec.status.success());
         assert_eq!(dec.stdout, data, "{sse}");
@@ -805,8 +810,11 @@ fn sealed_files() {
     // Not a sealed file, another version, trailing garbage.
     assert!(bad("nm", b"hello world, this is plain").contains("bad magic"));
     let mut v = good.clone();
-    v[4] = 2;
-    assert!(bad("v2", &v).contains("version 2"));
+    v[4] = 3;
+    assert!(bad("v3", &v).contains("version 3"));
+    // The padded file read as version 1: its padding length is not a reserved zero.
+    v[4] = 1;
+    assert!(bad("v1", &v).contains("reserved header bytes are not zero"));
     let mut g = good.clone();
     g.extend_from_slice(b"x");
     assert!(bad("tail", &g).contains("error: "));

@@ -70,11 +70,14 @@ pub(crate) fn local_kms() -> Arc<LocalKms> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(
-                dir.path().join("root.key"),
-                std::fs::Permissions::from_mode(0o600),
-            )
-            .expect("chmod root.key");
+            // Git keeps the files 0644; LocalKms refuses secret files others can read.
+            for f in ["root.key", "keystore.json"] {
+                std::fs::set_permissions(
+                    dir.path().join(f),
+                    std::fs::Permissions::from_mode(0o600),
+                )
+                .expect("chmod 600");
+            }
         }
         let kms = LocalKms::open(LocalKmsConfig::new(dir.path())).expect("open testkit keystore");
         (dir, Arc::new(kms))

@@ -352,10 +352,13 @@ impl Engine {
         // Small objects get small buffers.
         let all_chunks = to_usize(layout.sealed_len().div_ceil(g.sealed_chunk()))?;
         let batch_chunks = (PUMP_BYTES / c).clamp(1, all_chunks.max(1));
-        let mut cur = vec![0u8; batch_chunks * sc];
-        let mut next = vec![0u8; batch_chunks * sc];
+        // Buffers no larger than the (authenticated) object needs.
+        let sealed_cap = (batch_chunks * sc).min(to_usize(layout.sealed_len())?);
+        let plain_cap = (batch_chunks * c).min(to_usize(env.plaintext_len)?);
+        let mut cur = vec![0u8; sealed_cap];
+        let mut next = vec![0u8; sealed_cap];
         std::thread::scope(|scope| {
-            let wb = WriteBehind::start(scope, &mut out, batch_chunks * c);
+            let wb = WriteBehind::start(scope, &mut out, plain_cap);
             let piped = (|| -> Result<bool, EngineError> {
                 for (i, &part) in layout.parts().iter().enumerate() {
                     let r = layout
@@ -378,17 +381,15 @@ impl Engine {
                         u32::try_from(chunks - 1).map_err(|_| EngineError::LengthMismatch)?;
                     // Batch k is opened on the pool while the caller reads batch k + 1 and the
                     // write-behind thread writes batch k − 1.
-                    let mut len = body.min(batch_chunks * sc);
-                    sealed
-                        .read_exact(&mut cur[..len])
-                        .map_err(|_| EngineError::LengthMismatch)?;
+                    let mut len = body.min(sealed_cap);
+                    sealed.read_exact(&mut cur[..len]).map_err(cut_short)?;
                     let mut first = 0usize;
                     loop {
                         let Some(mut plain) = wb.buffer() else {
                             return Ok(false);
                         };
                         let rest = body - (first * sc + len);
-                        let next_len = rest.min(batch_chunks * sc);
+                        let next_len = rest.min(sealed_cap);
                         let plain_len = s3seal_gcm::run_plaintext_len(g, len)
                             .ok_or(EngineError::LengthMismatch)?;
                         let index =
@@ -408,7 +409,7 @@ impl Engine {
                         });
                         opening.ok_or(EngineError::LengthMismatch)??;
                         read.ok_or(EngineError::LengthMismatch)?
-                            .map_err(|_| EngineError::LengthMismatch)?;
+                            .map_err(cut_short)?;
                         if !wb.send(plain, plain_len) {
                             return Ok(false);
                         }
@@ -601,6 +602,17 @@ fn seal_run<S: s3seal_gcm::ChunkSealer + Sync>(
             Ok::<_, EngineError>(sealer.seal_chunk_once_to(index(i)?, last, p, o)?)
         })?;
     Ok(len)
+}
+
+/// The error of a stored part that ends before its layout says: a stream cut inside (or
+/// before) its final chunk fails authentication, as a chunk-by-chunk reader would find;
+/// other read errors are I/O errors.
+fn cut_short(e: std::io::Error) -> EngineError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        EngineError::Integrity
+    } else {
+        e.into()
+    }
 }
 
 /// Reads from `reader` until `buf` is full or the body ends; the bytes read.
