@@ -12,8 +12,10 @@
     unsafe_code,
     reason = "a counting global allocator is the measuring instrument"
 )]
+#[path = "../../../testsupport/count_alloc.rs"]
+mod count_alloc;
 mod support {
-    pub mod count_alloc;
+    pub(crate) use super::count_alloc;
 }
 
 use s3seal_dsse::{LayerKey, LayerRecord, RecordError};

@@ -14,8 +14,10 @@
     unsafe_code,
     reason = "a counting global allocator is the measuring instrument"
 )]
+#[path = "../../../testsupport/count_alloc.rs"]
+mod count_alloc;
 mod support {
-    pub mod count_alloc;
+    pub(crate) use super::count_alloc;
 }
 
 use base64::Engine as _;
@@ -24,7 +26,7 @@ use http::{HeaderMap, HeaderValue};
 use s3seal_policy::config::MAX_CONFIG_XML_LEN;
 use s3seal_policy::context::{MAX_CONTEXT_HEADER_LEN, parse_context_header};
 use s3seal_policy::{AliasPolicy, PolicyError, SseHeaders, parse_bucket_encryption};
-use support::count_alloc::{MIB, exclusive, largest_allocation};
+use support::count_alloc::{MIB, exclusive, largest_allocation, largest_allocation_here};
 
 const KIB: usize = 1 << 10;
 
@@ -32,7 +34,8 @@ const KIB: usize = 1 << 10;
 fn bucket_encryption_xml_over_16_kib_is_refused_before_parsing() {
     let _serial = exclusive();
     let huge = vec![b'<'; 64 * MIB];
-    let (r, largest) = largest_allocation(|| parse_bucket_encryption(&huge, AliasPolicy::Warn));
+    let (r, largest) =
+        largest_allocation_here(|| parse_bucket_encryption(&huge, AliasPolicy::Warn));
     assert_eq!(r.unwrap_err(), PolicyError::XmlTooLarge);
     assert!(largest < KIB, "{largest} bytes");
     let just_over = vec![b' '; MAX_CONFIG_XML_LEN + 1];
@@ -47,7 +50,7 @@ fn deeply_nested_xml_within_16_kib_is_malformed_not_a_stack_overflow() {
     let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
     let xml = xml.as_bytes();
     assert!(xml.len() <= MAX_CONFIG_XML_LEN);
-    let (r, largest) = largest_allocation(|| parse_bucket_encryption(xml, AliasPolicy::Warn));
+    let (r, largest) = largest_allocation_here(|| parse_bucket_encryption(xml, AliasPolicy::Warn));
     assert!(matches!(r, Err(PolicyError::MalformedXml(_))), "{r:?}");
     assert!(largest < 256 * KIB, "{largest} bytes");
 }
@@ -57,14 +60,14 @@ fn context_header_over_16_kib_is_refused_before_decoding() {
     let _serial = exclusive();
     let json = format!("{{\"k\":\"{}\"}}", "v".repeat(MIB));
     let value = STANDARD.encode(json);
-    let (r, largest) = largest_allocation(|| parse_context_header(&value));
+    let (r, largest) = largest_allocation_here(|| parse_context_header(&value));
     assert_eq!(r.unwrap_err(), PolicyError::InvalidContext);
     assert!(largest < KIB, "{largest} bytes");
     // Nested JSON inside the bound: refused by the JSON parser's depth limit.
     let nested = format!("{{\"a\":{}", "[".repeat(10_000));
     let value = STANDARD.encode(nested);
     assert!(value.len() <= MAX_CONTEXT_HEADER_LEN);
-    let (r, largest) = largest_allocation(|| parse_context_header(&value));
+    let (r, largest) = largest_allocation_here(|| parse_context_header(&value));
     assert_eq!(r.unwrap_err(), PolicyError::InvalidContext);
     assert!(largest < 64 * KIB, "{largest} bytes");
     // A real context still parses.

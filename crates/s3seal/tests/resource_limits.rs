@@ -13,8 +13,10 @@
     unsafe_code,
     reason = "a counting global allocator is the measuring instrument"
 )]
+#[path = "../../../testsupport/count_alloc.rs"]
+mod count_alloc;
 mod support {
-    pub mod count_alloc;
+    pub(crate) use super::count_alloc;
 }
 
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use s3seal::{
     ObjectEnvelope, Request, StoredObject, parse_range,
 };
 use s3seal_kms::{EncryptionContext, LocalKms};
-use support::count_alloc::{MIB, exclusive, largest_allocation};
+use support::count_alloc::{MIB, exclusive, largest_allocation, largest_allocation_here};
 
 const KIB: usize = 1 << 10;
 
@@ -139,7 +141,7 @@ fn envelope_length_and_count_fields_at_their_maximum_are_errors_without_allocati
     ] {
         let mut hostile = good.clone();
         hostile[at..at + 2].copy_from_slice(&value.to_be_bytes());
-        let (r, largest) = largest_allocation(|| ObjectEnvelope::from_bytes(&hostile));
+        let (r, largest) = largest_allocation_here(|| ObjectEnvelope::from_bytes(&hostile));
         match want {
             Some(e) => assert_eq!(r, Err(e), "field at {at} = {value}"),
             None => assert!(r.is_err(), "field at {at} = {value} accepted"),
@@ -148,7 +150,7 @@ fn envelope_length_and_count_fields_at_their_maximum_are_errors_without_allocati
     }
     let mut huge = good.clone();
     huge.resize(good.len() + 64 * MIB, 0);
-    let (r, largest) = largest_allocation(|| ObjectEnvelope::from_bytes(&huge));
+    let (r, largest) = largest_allocation_here(|| ObjectEnvelope::from_bytes(&huge));
     assert!(r.is_err());
     assert!(largest <= KIB, "{largest} bytes");
 }
