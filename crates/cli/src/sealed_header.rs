@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Version 1 has no padding (bytes 5–7 are zero). Version 2 pads the envelope with
-//! `p` ≤ [`MAX_PADDING`] zero bytes so that the sealed bytes start at a fixed offset
+//! 1 ≤ `p` ≤ [`MAX_PADDING`] zero bytes so that the sealed bytes start at a fixed offset
 //! ([`DATA_OFFSET`] when written by `s3seal encrypt` to a file): the command streams them to
 //! their place and writes the envelope, known only at the end, in front of them.
 //!
@@ -67,6 +67,9 @@ pub enum HeaderError {
     /// Fewer padding bytes than the header says.
     #[error("sealed file truncated (padding)")]
     TruncatedPadding,
+    /// Version 2 with no padding (that file is written as version 1).
+    #[error("sealed file: version 2 without padding")]
+    NoPadding,
     /// A padding byte that is not zero.
     #[error("sealed file: padding bytes are not zero")]
     Padding,
@@ -129,6 +132,8 @@ pub fn read_header(r: &mut dyn Read) -> Result<Vec<u8>, HeaderError> {
     match h[4] {
         VERSION if padding != 0 => return Err(HeaderError::Reserved),
         VERSION_PADDED if padding > MAX_PADDING => return Err(HeaderError::PaddingTooLarge),
+        // One encoding per file: an unpadded file is version 1.
+        VERSION_PADDED if padding == 0 => return Err(HeaderError::NoPadding),
         VERSION | VERSION_PADDED => {}
         v => return Err(HeaderError::UnsupportedVersion(v)),
     }
