@@ -12,7 +12,8 @@
 //!
 //! # Root secret
 //! 32 random bytes from the environment variable (hex or base64; default `S3SEAL_ROOT_KEY`) or
-//! from a file (default `DIR/root.key`, 64 hex digits), created 0600 with `O_EXCL` on first use.
+//! from a file (default `DIR/root.key`, 64 hex digits), created 0600 on first use: written to a
+//! temporary file, fsynced, and published with a hard link that never replaces a file.
 //! An all-zero secret is refused, and so is a root path that is not a regular file (checked
 //! first: a directory is reported as one) or a root file with any permission for group or
 //! others. A missing root file next to an existing keystore is an error that says to restore
@@ -319,28 +320,61 @@ fn from_file(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
                      root secret would orphan every key)",
                 ));
             }
-            let secret = RootSecret::generate()?;
-            let mut opts = OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts
-                .open(path)
-                .map_err(KmsError::io("create root secret"))?;
-            let mut text = Zeroizing::new(hex::encode(secret.0));
-            text.push('\n');
-            f.write_all(text.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(KmsError::io("write root secret"))?;
-            if let Some(parent) = path.parent() {
-                sync_dir(parent)?;
-            }
-            Ok(secret)
+            create_root(path, store_exists)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Creates the root secret file: the secret is written to a temporary file (0600) and fsynced,
+/// then published with a hard link, which never replaces a file. A process killed at any
+/// point leaves no partial `root.key` (only a temporary file, removed on the next open), and
+/// of several processes creating it at once one wins and the others read the winner's.
+fn create_root(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let secret = RootSecret::generate()?;
+    let mut rnd = [0u8; 8];
+    fill_random(&mut rnd)?;
+    let tmp = dir.join(format!(
+        ".root.key.tmp-{}-{}",
+        std::process::id(),
+        hex::encode(rnd)
+    ));
+    let written = (|| {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(&tmp)
+            .map_err(KmsError::io("create root secret"))?;
+        let mut text = Zeroizing::new(hex::encode(secret.0));
+        text.push('\n');
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(KmsError::io("write root secret"))
+    })();
+    let linked = written.and_then(|()| match fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(KmsError::io("create root secret")(e)),
+    });
+    // The temporary name goes either way. (Its prefix is not the keystore's temporary prefix,
+    // which an opening process removes: that could race with a creator. A process killed
+    // here leaves a `.root.key.tmp-*` file holding a secret nothing was ever sealed under.)
+    let _ = fs::remove_file(&tmp);
+    if linked? {
+        sync_dir(dir)?;
+        Ok(secret)
+    } else {
+        // Another process published its secret first: use that one.
+        from_file(path, store_exists)
     }
 }
 

@@ -276,21 +276,13 @@ impl Engine {
         sealed: &[u8],
         range: Option<Range<u64>>,
     ) -> Result<Opened, EngineError> {
-        let (env, keys, customer) = self.prepare_read(req, envelope, ReadOp::GetObject)?;
-        let range = range.unwrap_or(0..env.plaintext_len);
-        if range.start > range.end
-            || range.end > env.plaintext_len
-            || (range.start == range.end && env.plaintext_len > 0)
-        {
-            return Err(EngineError::InvalidRange);
-        }
         let mut body = Vec::new();
-        self.open_into(&env, &keys, range.clone(), sealed, &mut body)?;
+        let info = self.get_object_into(req, envelope, sealed, range, &mut body)?;
         Ok(Opened {
             body: body.into(),
-            range,
-            object_len: env.plaintext_len,
-            headers: self.headers(&env, customer.as_ref())?,
+            range: info.range,
+            object_len: info.object_len,
+            headers: info.headers,
         })
     }
 
