@@ -343,23 +343,9 @@ fn create_root(path: &Path, store_exists: bool) -> Result<RootSecret, KmsError> 
         std::process::id(),
         hex::encode(rnd)
     ));
-    let written = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .map_err(KmsError::io("create root secret"))?;
-        let mut text = Zeroizing::new(hex::encode(secret.0));
-        text.push('\n');
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(KmsError::io("write root secret"))
-    })();
+    let mut text = Zeroizing::new(hex::encode(secret.0));
+    text.push('\n');
+    let written = write_new_synced(&tmp, text.as_bytes(), "write root secret");
     let linked = written.and_then(|()| match fs::hard_link(&tmp, path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
@@ -759,6 +745,21 @@ pub(crate) fn write_generation(
     write_atomic(dir, GENERATION_FILE, line.as_bytes())
 }
 
+/// Creates `path` (0600; never an existing file), writes `bytes` and fsyncs it.
+fn write_new_synced(path: &Path, bytes: &[u8], what: &'static str) -> Result<(), KmsError> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(KmsError::io(what))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(KmsError::io(what))
+}
+
 /// Temp file, fsync, rename, fsync dir.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), KmsError> {
     let mut rnd = [0u8; 8];
@@ -769,20 +770,7 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), K
         hex::encode(rnd)
     ));
     let res = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .map_err(KmsError::io("create keystore temp file"))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(KmsError::io("write keystore temp file"))?;
-        drop(f);
+        write_new_synced(&tmp, bytes, "write keystore temp file")?;
         fs::rename(&tmp, dir.join(name)).map_err(KmsError::io("rename keystore"))?;
         sync_dir(dir)
     })();

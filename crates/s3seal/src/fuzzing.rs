@@ -102,7 +102,10 @@ impl<'a> Arbitrary<'a> for SseRequestHeaders {
             Some(if u.ratio(3u8, 4)? {
                 let pairs: Vec<(String, String)> = u.arbitrary()?;
                 let map: std::collections::BTreeMap<_, _> = pairs.into_iter().take(8).collect();
-                let json = serde_json_object(&map);
+                let json = map
+                    .into_iter()
+                    .collect::<s3seal_kms::EncryptionContext>()
+                    .to_json();
                 STANDARD.encode(json)
             } else {
                 text(u, &[])?
@@ -135,28 +138,6 @@ impl<'a> Arbitrary<'a> for SseRequestHeaders {
             },
         })
     }
-}
-
-/// A JSON object of string pairs (the encryption-context header's payload).
-fn serde_json_object(map: &std::collections::BTreeMap<String, String>) -> String {
-    let esc = |s: &str| {
-        let mut o = String::from("\"");
-        for c in s.chars() {
-            match c {
-                '"' => o.push_str("\\\""),
-                '\\' => o.push_str("\\\\"),
-                c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-                c => o.push(c),
-            }
-        }
-        o.push('"');
-        o
-    };
-    let body: Vec<String> = map
-        .iter()
-        .map(|(k, v)| format!("{}:{}", esc(k), esc(v)))
-        .collect();
-    format!("{{{}}}", body.join(","))
 }
 
 impl SseRequestHeaders {

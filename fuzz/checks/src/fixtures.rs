@@ -187,30 +187,7 @@ pub fn customer_key(k: u8) -> CustomerKey {
 #[must_use]
 pub fn context_value(pairs: &[(String, String)]) -> String {
     let ctx: EncryptionContext = pairs.iter().cloned().collect();
-    STANDARD.encode(serde_json_lite(&ctx))
-}
-
-// JSON of a string map without pulling serde_json into the fuzz crate's own code: the policy
-// crate's parser is what is under test, so the writer only has to be correct for valid input.
-fn serde_json_lite(ctx: &EncryptionContext) -> String {
-    let esc = |s: &str| {
-        let mut o = String::from("\"");
-        for c in s.chars() {
-            match c {
-                '"' => o.push_str("\\\""),
-                '\\' => o.push_str("\\\\"),
-                c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-                c => o.push(c),
-            }
-        }
-        o.push('"');
-        o
-    };
-    let body: Vec<String> = ctx
-        .iter()
-        .map(|(k, v)| format!("{}:{}", esc(k), esc(v)))
-        .collect();
-    format!("{{{}}}", body.join(","))
+    STANDARD.encode(ctx.to_json())
 }
 
 impl RequestInput {
