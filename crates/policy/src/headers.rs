@@ -48,6 +48,19 @@ pub mod names {
     pub const SSE_C: [&str; 3] = [SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5];
     /// The SSE-C triple of a copy source.
     pub const COPY_SSE_C: [&str; 3] = [COPY_SSE_C_ALGORITHM, COPY_SSE_C_KEY, COPY_SSE_C_KEY_MD5];
+    /// Every server-side encryption header this crate reads.
+    pub const ALL: [&str; 10] = [
+        SSE,
+        KMS_KEY_ID,
+        CONTEXT,
+        BUCKET_KEY,
+        SSE_C_ALGORITHM,
+        SSE_C_KEY,
+        SSE_C_KEY_MD5,
+        COPY_SSE_C_ALGORITHM,
+        COPY_SSE_C_KEY,
+        COPY_SSE_C_KEY_MD5,
+    ];
 }
 
 /// The encryption headers of one request, validated.

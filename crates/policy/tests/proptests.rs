@@ -5,18 +5,7 @@ use proptest::prelude::*;
 use s3seal_policy::headers::names;
 use s3seal_policy::*;
 
-const ALL_HEADERS: [&str; 10] = [
-    names::SSE,
-    names::KMS_KEY_ID,
-    names::CONTEXT,
-    names::BUCKET_KEY,
-    names::SSE_C_ALGORITHM,
-    names::SSE_C_KEY,
-    names::SSE_C_KEY_MD5,
-    names::COPY_SSE_C_ALGORITHM,
-    names::COPY_SSE_C_KEY,
-    names::COPY_SSE_C_KEY_MD5,
-];
+const ALL_HEADERS: [&str; 10] = names::ALL;
 
 fn is_client_error(e: &PolicyError) -> bool {
     e.s3().status.is_client_error()

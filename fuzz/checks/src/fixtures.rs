@@ -194,18 +194,7 @@ impl RequestInput {
     /// The header map the request carries.
     #[must_use]
     pub fn header_map(&self) -> HeaderMap {
-        const SSE: [&str; 10] = [
-            names::SSE,
-            names::KMS_KEY_ID,
-            names::CONTEXT,
-            names::BUCKET_KEY,
-            names::SSE_C_ALGORITHM,
-            names::SSE_C_KEY,
-            names::SSE_C_KEY_MD5,
-            names::COPY_SSE_C_ALGORITHM,
-            names::COPY_SSE_C_KEY,
-            names::COPY_SSE_C_KEY_MD5,
-        ];
+        const SSE: [&str; 10] = names::ALL;
         let mut map = HeaderMap::new();
         for (name, value) in &self.headers {
             let name = match name {
